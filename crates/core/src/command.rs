@@ -1,0 +1,344 @@
+//! The small command language of `deskhand do`: `click 'File'`, `type 'hi'`, `key ctrl+s`.
+//! A command names its targets by label; resolving it against a layout tree turns it into an
+//! [`Action`] that targets node ids.
+
+use crate::action::{Action, MouseButton, ScrollAmount, Target};
+use crate::error::ActionError;
+use crate::geometry::Point;
+use crate::input::KeyChord;
+use crate::layout::LayoutTree;
+
+/// What a command points at before it is resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetQuery {
+    /// An element by its label, optionally restricted to a role.
+    Label {
+        /// The label.
+        name: String,
+        /// The role, e.g. "push button".
+        role: Option<String>,
+    },
+    /// A desktop point.
+    At(Point),
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// An action on one target.
+    Pointer {
+        /// The verb.
+        verb: PointerVerb,
+        /// The target.
+        target: TargetQuery,
+    },
+    /// Scroll over a target.
+    Scroll {
+        /// The target.
+        target: TargetQuery,
+        /// How far.
+        amount: ScrollAmount,
+    },
+    /// Drag from one target to another.
+    Drag {
+        /// Start.
+        from: TargetQuery,
+        /// End.
+        to: TargetQuery,
+    },
+    /// An action without a target.
+    Direct(Action),
+}
+
+/// The pointer verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointerVerb {
+    /// Left click.
+    Click,
+    /// Double click.
+    DoubleClick,
+    /// Right click.
+    RightClick,
+    /// Middle click.
+    MiddleClick,
+    /// Hover.
+    Hover,
+}
+
+fn malformed(msg: impl Into<String>) -> ActionError {
+    ActionError::Malformed(msg.into())
+}
+
+/// Splits a command into words, keeping quoted strings (single or double quotes) whole and
+/// expanding `\n`, `\t`, `\\` and escaped quotes inside them. Quoted words are marked.
+fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        if c == '\'' || c == '"' {
+            chars.next();
+            let mut word = String::new();
+            let mut closed = false;
+            while let Some(ch) = chars.next() {
+                match ch {
+                    '\\' => match chars.next() {
+                        Some('n') => word.push('\n'),
+                        Some('t') => word.push('\t'),
+                        Some(other) => word.push(other),
+                        None => return Err(malformed("command ends with a lone backslash")),
+                    },
+                    q if q == c => {
+                        closed = true;
+                        break;
+                    }
+                    other => word.push(other),
+                }
+            }
+            if !closed {
+                return Err(malformed(format!("unclosed quote {c} in {text:?}")));
+            }
+            out.push((word, true));
+        } else {
+            let mut word = String::new();
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() {
+                    break;
+                }
+                word.push(ch);
+                chars.next();
+            }
+            out.push((word, false));
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a target from the remaining words: `'Save'`, `button 'Save'`, `640,400`.
+fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
+    match words {
+        [] => Err(malformed("missing target: name it in quotes, e.g. click 'File'")),
+        [(w, false)] if w.contains(',') => {
+            let (x, y) = w.split_once(',').unwrap_or_default();
+            let x: f64 = x.trim().parse().map_err(|_| malformed(format!("bad x in {w:?}")))?;
+            let y: f64 = y.trim().parse().map_err(|_| malformed(format!("bad y in {w:?}")))?;
+            Ok(TargetQuery::At(Point::new(x, y)))
+        }
+        [rest @ .., (name, true)] => {
+            if rest.iter().any(|(_, quoted)| *quoted) {
+                return Err(malformed("only the last word of a target may be quoted"));
+            }
+            let role: Vec<&str> = rest.iter().map(|(w, _)| w.as_str()).collect();
+            let role = match role.join(" ").as_str() {
+                "" => None,
+                "button" => Some("push button".to_string()),
+                "field" | "textbox" | "text field" => Some("text".to_string()),
+                other => Some(other.to_string()),
+            };
+            Ok(TargetQuery::Label { name: name.clone(), role })
+        }
+        _ => Err(malformed(format!(
+            "cannot read a target from {:?}: quote the label, e.g. 'Save', or give x,y",
+            words.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" ")
+        ))),
+    }
+}
+
+fn quoted_arg(verb: &str, words: &[(String, bool)]) -> Result<String, ActionError> {
+    match words {
+        [(text, true)] => Ok(text.clone()),
+        _ => Err(malformed(format!("{verb} takes one quoted argument, e.g. {verb} 'hello'"))),
+    }
+}
+
+impl Command {
+    /// Parses a command line.
+    pub fn parse(text: &str) -> Result<Command, ActionError> {
+        let words = tokenize(text)?;
+        let Some(((verb, _), rest)) = words.split_first() else {
+            return Err(malformed("empty command"));
+        };
+        let verb = verb.to_lowercase();
+        let (verb, rest) = match (verb.as_str(), rest.first()) {
+            ("double" | "right" | "middle", Some((w, false))) if w.eq_ignore_ascii_case("click") => {
+                (format!("{verb}_click"), &rest[1..])
+            }
+            _ => (verb, rest),
+        };
+        let pointer = |v: PointerVerb| -> Result<Command, ActionError> {
+            Ok(Command::Pointer { verb: v, target: parse_target(rest)? })
+        };
+        match verb.as_str() {
+            "click" => pointer(PointerVerb::Click),
+            "double_click" | "doubleclick" => pointer(PointerVerb::DoubleClick),
+            "right_click" | "rightclick" => pointer(PointerVerb::RightClick),
+            "middle_click" => pointer(PointerVerb::MiddleClick),
+            "hover" => pointer(PointerVerb::Hover),
+            "type" => Ok(Command::Direct(Action::Type { text: quoted_arg("type", rest)? })),
+            "key" | "press" => {
+                let chord = match rest {
+                    [(c, _)] => KeyChord::parse(c).map_err(ActionError::Malformed)?,
+                    _ => return Err(malformed("key takes one chord, e.g. key ctrl+s")),
+                };
+                Ok(Command::Direct(Action::Key { chord }))
+            }
+            "scroll" => {
+                let ((dir, _), target) =
+                    rest.split_first().ok_or_else(|| malformed("scroll up|down|left|right N 'target'"))?;
+                let (n, target) = match target.split_first() {
+                    Some(((n, false), t)) if n.parse::<i32>().is_ok() => {
+                        (n.parse::<i32>().unwrap_or(1), t)
+                    }
+                    _ => (3, target),
+                };
+                let amount = match dir.as_str() {
+                    "down" => ScrollAmount { dx: 0, dy: n },
+                    "up" => ScrollAmount { dx: 0, dy: -n },
+                    "right" => ScrollAmount { dx: n, dy: 0 },
+                    "left" => ScrollAmount { dx: -n, dy: 0 },
+                    other => return Err(malformed(format!("scroll direction {other:?}: use up, down, left or right"))),
+                };
+                Ok(Command::Scroll { target: parse_target(target)?, amount })
+            }
+            "drag" => {
+                let to_at = rest
+                    .iter()
+                    .position(|(w, q)| !q && w == "to")
+                    .ok_or_else(|| malformed("drag 'from' to 'to'"))?;
+                Ok(Command::Drag {
+                    from: parse_target(&rest[..to_at])?,
+                    to: parse_target(&rest[to_at + 1..])?,
+                })
+            }
+            "wait" => match rest {
+                [(ms, false)] => {
+                    let ms = ms
+                        .trim_end_matches("ms")
+                        .parse()
+                        .map_err(|_| malformed(format!("wait takes milliseconds, got {ms:?}")))?;
+                    Ok(Command::Direct(Action::Wait { ms }))
+                }
+                _ => Err(malformed("wait takes milliseconds, e.g. wait 500")),
+            },
+            "open" => match rest {
+                [(name, _)] => Ok(Command::Direct(Action::OpenApp { name: name.clone() })),
+                _ => Err(malformed("open takes one application name")),
+            },
+            "focus" => Ok(Command::Direct(Action::FocusWindow { title: quoted_arg("focus", rest)? })),
+            other => Err(malformed(format!(
+                "unknown verb {other:?}: use click, double click, right click, hover, type, key, scroll, drag, wait, open or focus"
+            ))),
+        }
+    }
+
+    /// Resolves label targets against a layout tree, giving an action on node ids.
+    pub fn resolve(&self, tree: &LayoutTree) -> Result<Action, ActionError> {
+        let target = |q: &TargetQuery| -> Result<Target, ActionError> {
+            match q {
+                TargetQuery::At(p) => Ok(Target::desktop(p.x, p.y)),
+                TargetQuery::Label { name, role } => {
+                    Ok(Target::Node { id: tree.find_unique(name, role.as_deref())?.id.clone() })
+                }
+            }
+        };
+        let action = match self {
+            Command::Pointer { verb, target: q } => {
+                let t = target(q)?;
+                match verb {
+                    PointerVerb::Click => Action::Click { target: t, button: MouseButton::Left },
+                    PointerVerb::MiddleClick => Action::Click { target: t, button: MouseButton::Middle },
+                    PointerVerb::DoubleClick => Action::DoubleClick { target: t },
+                    PointerVerb::RightClick => Action::RightClick { target: t },
+                    PointerVerb::Hover => Action::Hover { target: t },
+                }
+            }
+            Command::Scroll { target: q, amount } => Action::Scroll { target: target(q)?, amount: *amount },
+            Command::Drag { from, to } => Action::Drag { from: target(from)?, to: target(to)? },
+            Command::Direct(a) => a.clone(),
+        };
+        action.validate()?;
+        Ok(action)
+    }
+
+    /// True when resolving needs a layout tree.
+    pub fn needs_tree(&self) -> bool {
+        let label = |q: &TargetQuery| matches!(q, TargetQuery::Label { .. });
+        match self {
+            Command::Pointer { target, .. } | Command::Scroll { target, .. } => label(target),
+            Command::Drag { from, to } => label(from) || label(to),
+            Command::Direct(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_forms() {
+        assert_eq!(
+            Command::parse("click 'File'").unwrap(),
+            Command::Pointer {
+                verb: PointerVerb::Click,
+                target: TargetQuery::Label { name: "File".into(), role: None }
+            }
+        );
+        assert_eq!(
+            Command::parse("double click button \"Don't save\"").unwrap(),
+            Command::Pointer {
+                verb: PointerVerb::DoubleClick,
+                target: TargetQuery::Label { name: "Don't save".into(), role: Some("push button".into()) }
+            }
+        );
+        assert_eq!(
+            Command::parse("type 'a\\nb'").unwrap(),
+            Command::Direct(Action::Type { text: "a\nb".into() })
+        );
+        assert!(matches!(Command::parse("key ctrl+s").unwrap(), Command::Direct(Action::Key { .. })));
+        assert_eq!(
+            Command::parse("click 10,20").unwrap(),
+            Command::Pointer { verb: PointerVerb::Click, target: TargetQuery::At(Point::new(10.0, 20.0)) }
+        );
+        assert!(matches!(
+            Command::parse("scroll down 5 'Text'").unwrap(),
+            Command::Scroll { amount: ScrollAmount { dx: 0, dy: 5 }, .. }
+        ));
+        assert!(matches!(Command::parse("drag 1,1 to 'Bin'").unwrap(), Command::Drag { .. }));
+    }
+
+    #[test]
+    fn typos_get_errors_that_say_what_to_write() {
+        for (bad, hint) in [
+            ("", "empty command"),
+            ("clik 'File'", "unknown verb"),
+            ("click File", "quote the label"),
+            ("click 'File", "unclosed quote"),
+            ("type hi", "quoted argument"),
+            ("key ctrl+", "empty part"),
+            ("key ctrl+foo", "unknown key"),
+            ("wait soon", "milliseconds"),
+            ("scroll sideways 'x'", "direction"),
+            ("click 1,y", "bad y"),
+        ] {
+            let err = Command::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(hint), "{bad:?}: {err}");
+        }
+        assert!(Command::parse("type ''").unwrap().resolve(&LayoutTree {
+            root: crate::layout::LayoutNode {
+                id: "s".into(),
+                role: "screen".into(),
+                name: String::new(),
+                text: None,
+                bounds: None,
+                states: vec![],
+                source: crate::layout::NodeSource::Display,
+                children: vec![],
+            }
+        })
+        .is_err());
+    }
+}

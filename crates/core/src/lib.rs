@@ -1,0 +1,20 @@
+//! Deskhand's pure vocabulary: geometry, actions, the layout tree, the front-end protocol,
+//! typed errors and the port traits that adapters implement. No I/O lives here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod action;
+pub mod command;
+pub mod error;
+pub mod geometry;
+pub mod input;
+pub mod layout;
+pub mod ports;
+pub mod protocol;
+pub mod task;
+
+pub use action::{Action, MouseButton, ScrollAmount, Target};
+pub use error::{ActionError, PortError, PortErrorKind};
+pub use geometry::{CoordSpace, Frame, Monitor, Point, Rect, Size};
+pub use input::{InputEvent, Key, KeyChord};
+pub use layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};
+pub use protocol::{Event, Op};

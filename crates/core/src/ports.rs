@@ -1,0 +1,313 @@
+//! The ports: small traits the agent runtime calls and adapters implement.
+//! They are synchronous so they stay object-safe; adapters that need an async runtime keep
+//! one of their own, and callers run ports on threads when they want parallelism.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PortError;
+use crate::geometry::{Frame, Monitor, Rect};
+use crate::input::InputEvent;
+use crate::layout::LayoutTree;
+
+/// Captures the screen.
+pub trait Screen: Send + Sync {
+    /// The connected monitors, in display-server order.
+    fn monitors(&self) -> Result<Vec<Monitor>, PortError>;
+    /// A frame of every monitor.
+    fn capture_all(&self) -> Result<Vec<Frame>, PortError>;
+}
+
+/// Which part of the accessibility tree to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "scope", content = "app")]
+pub enum TreeScope {
+    /// The application that owns the active window.
+    FocusedApp,
+    /// The application with this name (as AT-SPI reports it, e.g. "mousepad").
+    App(String),
+    /// Every application.
+    AllApps,
+}
+
+/// Limits on one tree read, so that no application can stall a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeQuery {
+    /// What to read.
+    pub scope: TreeScope,
+    /// Stop after this many nodes.
+    pub max_nodes: usize,
+    /// Do not descend deeper than this.
+    pub max_depth: usize,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl TreeQuery {
+    /// A query with default limits (5,000 nodes, depth 40, 3 s).
+    pub fn new(scope: TreeScope) -> Self {
+        Self { scope, max_nodes: 5_000, max_depth: 40, timeout: Duration::from_secs(3) }
+    }
+}
+
+/// An application registered with the accessibility bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSummary {
+    /// Name as the application reports it.
+    pub name: String,
+    /// Process id, when known.
+    pub pid: Option<u32>,
+    /// Titles of its top-level windows.
+    pub windows: Vec<String>,
+    /// True when one of its windows is active.
+    pub active: bool,
+}
+
+/// Reads the accessibility tree.
+pub trait Accessibility: Send + Sync {
+    /// Applications on the accessibility bus.
+    fn applications(&self) -> Result<Vec<AppSummary>, PortError>;
+    /// The tree for a scope, rooted at a "screen" node whose children are windows.
+    fn tree(&self, query: &TreeQuery) -> Result<LayoutTree, PortError>;
+}
+
+/// Injects input events.
+pub trait Input: Send {
+    /// Sends events in order; stops at the first failure.
+    fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError>;
+}
+
+/// A line of recognised text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TextLine {
+    /// The text.
+    pub text: String,
+    /// Mean character confidence in [0,1].
+    pub confidence: f32,
+    /// Where it is, in desktop coordinates.
+    pub bounds: Rect,
+}
+
+/// Recognises text on the screen.
+pub trait Ocr: Send + Sync {
+    /// Reads the text line inside each region of the frame (desktop coordinates).
+    fn recognize(&self, frame: &Frame, regions: &[Rect]) -> Result<Vec<TextLine>, PortError>;
+}
+
+/// Turns text into vectors for similarity search.
+pub trait Embedder: Send + Sync {
+    /// Length of every vector.
+    fn dimensions(&self) -> usize;
+    /// One L2-normalised vector per text.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, PortError>;
+}
+
+/// Who speaks in a model message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageRole {
+    /// Instructions.
+    System,
+    /// The agent's side.
+    User,
+    /// The model's earlier replies.
+    Assistant,
+}
+
+/// One part of a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum MessagePart {
+    /// Plain text.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A PNG image.
+    Png {
+        /// Encoded PNG bytes, base64.
+        base64: String,
+        /// Image width.
+        width: u32,
+        /// Image height.
+        height: u32,
+    },
+}
+
+/// One message to a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Who speaks.
+    pub role: MessageRole,
+    /// What is said.
+    pub parts: Vec<MessagePart>,
+}
+
+/// A request for one completion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRequest {
+    /// The agent role asking (manager, operator, ...), used to pick the endpoint.
+    pub agent_role: String,
+    /// The conversation.
+    pub messages: Vec<Message>,
+    /// A JSON schema the reply must satisfy, when structured output is wanted.
+    pub json_schema: Option<serde_json::Value>,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+}
+
+/// Tokens used by one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TokenUsage {
+    /// Prompt tokens.
+    pub prompt: u32,
+    /// Completion tokens.
+    pub completion: u32,
+}
+
+/// A model's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReply {
+    /// The text of the reply.
+    pub text: String,
+    /// Tokens used.
+    pub usage: TokenUsage,
+    /// The model that answered.
+    pub model: String,
+}
+
+/// A language or vision-language model endpoint.
+pub trait ModelBackend: Send + Sync {
+    /// Sends one request and waits for the reply.
+    fn complete(&self, request: &ModelRequest) -> Result<ModelReply, PortError>;
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still going (or killed before it could say otherwise).
+    Running,
+    /// Completed.
+    Succeeded,
+    /// Gave up or hit an error.
+    Failed,
+    /// The task cannot be done.
+    Infeasible,
+    /// Stopped by the user.
+    Cancelled,
+    /// Found still running at the next start: the process died.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Name as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Infeasible => "infeasible",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Infeasible,
+            RunStatus::Cancelled,
+            RunStatus::Interrupted,
+        ]
+        .into_iter()
+        .find(|s2| s2.as_str() == s)
+    }
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: i64,
+    /// The task text.
+    pub task: String,
+    /// Status.
+    pub status: RunStatus,
+    /// Start, ms since the Unix epoch.
+    pub started_ms: i64,
+    /// End, when finished.
+    pub finished_ms: Option<i64>,
+    /// Summary or error.
+    pub summary: String,
+}
+
+/// One executed (or refused) step as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Step index within the run, from 0.
+    pub index: u32,
+    /// What was asked (command text or the model's choice).
+    pub request: String,
+    /// The validated action, when there was one.
+    pub action: Option<crate::action::Action>,
+    /// The desktop point the action was aimed at, when it had a target.
+    pub point: Option<crate::geometry::Point>,
+    /// A description of the target ("push button \"7\" (a12)").
+    pub target: Option<String>,
+    /// True when the action ran without error.
+    pub ok: bool,
+    /// The error, when it did not.
+    pub error: Option<String>,
+    /// Screenshot taken after the step, when saved.
+    pub screenshot: Option<String>,
+    /// Time spent perceiving.
+    pub perceive_ms: u64,
+    /// Time spent acting.
+    pub act_ms: u64,
+    /// Start, ms since the Unix epoch.
+    pub started_ms: i64,
+}
+
+/// Where runs, steps and (later) tips, shortcuts and user memory are kept.
+pub trait MemoryStore: Send {
+    /// Opens a run and returns its id.
+    fn start_run(&mut self, task: &str, started_ms: i64) -> Result<i64, PortError>;
+    /// Appends a step; durable once this returns.
+    fn record_step(&mut self, run: i64, step: &StepRecord) -> Result<(), PortError>;
+    /// Closes a run.
+    fn finish_run(
+        &mut self,
+        run: i64,
+        status: RunStatus,
+        summary: &str,
+        finished_ms: i64,
+    ) -> Result<(), PortError>;
+    /// The most recent runs, newest first.
+    fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, PortError>;
+    /// The steps of a run, in order.
+    fn steps(&self, run: i64) -> Result<Vec<StepRecord>, PortError>;
+}
+
+/// Wall-clock time, injectable for tests.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,88 @@
+//! The one protocol between front ends (CLI, desktop app, tests) and the runtime:
+//! front ends submit [`Op`]s and consume a stream of [`Event`]s.
+
+use serde::{Deserialize, Serialize};
+
+use crate::action::Action;
+use crate::geometry::Point;
+use crate::ports::RunStatus;
+
+/// A command from a front end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op")]
+pub enum Op {
+    /// Run commands of the `deskhand do` language, one step each.
+    Do {
+        /// The commands, in order.
+        commands: Vec<String>,
+    },
+    /// Execute one validated action.
+    Act {
+        /// The action.
+        action: Action,
+    },
+    /// Perceive the screen and report the layout tree.
+    Perceive,
+    /// Stop the current run at once.
+    Cancel,
+}
+
+/// Something that happened, for front ends to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    /// A run began.
+    RunStarted {
+        /// Run id in the database.
+        run: i64,
+        /// The task text.
+        task: String,
+    },
+    /// The screen was perceived.
+    Perceived {
+        /// Step index.
+        step: u32,
+        /// Nodes in the layout tree.
+        nodes: usize,
+        /// Time it took.
+        ms: u64,
+    },
+    /// An action is about to run.
+    ActionStarted {
+        /// Step index.
+        step: u32,
+        /// The validated action.
+        action: Action,
+        /// The desktop point it aims at, if any.
+        point: Option<Point>,
+        /// The target described, if any.
+        target: Option<String>,
+    },
+    /// A step ended.
+    StepFinished {
+        /// Step index.
+        step: u32,
+        /// True when the action ran.
+        ok: bool,
+        /// The error, when it did not.
+        error: Option<String>,
+        /// Screenshot saved after the step.
+        screenshot: Option<String>,
+        /// Time spent acting.
+        ms: u64,
+    },
+    /// A run ended.
+    RunFinished {
+        /// Run id.
+        run: i64,
+        /// How it ended.
+        status: RunStatus,
+        /// Summary or error.
+        summary: String,
+    },
+    /// Something worth telling that is not an error.
+    Notice {
+        /// The message.
+        message: String,
+    },
+}
