@@ -1,0 +1,150 @@
+//! Turning a validated action into input events: targets are resolved to desktop coordinates
+//! here and nowhere else.
+
+use deskhand_core::geometry::{to_desktop, Point};
+use deskhand_core::input::Press;
+use deskhand_core::{Action, ActionError, InputEvent, LayoutTree, Monitor, MouseButton, Target};
+
+/// A target resolved to the desktop point to act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedTarget {
+    /// Desktop point.
+    pub point: Point,
+    /// What it is, for people ("push button \"7\" (a12)" or "point (10, 20)").
+    pub description: String,
+}
+
+/// Resolves a target against the tree it was chosen from and the connected monitors.
+/// Off-screen points and unknown nodes are errors before anything moves.
+pub fn resolve_target(
+    target: &Target,
+    tree: Option<&LayoutTree>,
+    monitors: &[Monitor],
+) -> Result<ResolvedTarget, ActionError> {
+    let (point, description) = match target {
+        Target::Node { id } => {
+            let tree = tree.ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
+            let node = tree.get(id).ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
+            (tree.action_point(id)?, node.describe())
+        }
+        Target::Point { x, y, .. } => (Point::new(*x, *y), format!("point ({x}, {y})")),
+    };
+    let space = target.as_point().map(|(_, s)| s).unwrap_or_default();
+    let point = to_desktop(point, space, monitors)
+        .map_err(|e| ActionError::Unresolvable(format!("{description}: {e}")))?;
+    Ok(ResolvedTarget { point, description })
+}
+
+fn move_to(p: Point) -> InputEvent {
+    InputEvent::MoveTo { x: p.x.round() as i32, y: p.y.round() as i32 }
+}
+
+fn click(button: MouseButton) -> InputEvent {
+    InputEvent::Button { button, press: Press::Click }
+}
+
+/// The input events for an action whose targets are already resolved (in order).
+/// Actions without input (wait, done, fail, ask_user, open_app, focus_window) give none.
+pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>, ActionError> {
+    let first = || {
+        points.first().copied().ok_or_else(|| ActionError::Unresolvable("target missing".into()))
+    };
+    Ok(match action {
+        Action::Click { button, .. } => vec![move_to(first()?), click(*button)],
+        Action::DoubleClick { .. } => {
+            vec![move_to(first()?), click(MouseButton::Left), click(MouseButton::Left)]
+        }
+        Action::RightClick { .. } => vec![move_to(first()?), click(MouseButton::Right)],
+        Action::Hover { .. } => vec![move_to(first()?)],
+        Action::Scroll { amount, .. } => {
+            vec![move_to(first()?), InputEvent::Scroll { dx: amount.dx, dy: amount.dy }]
+        }
+        Action::Drag { .. } => {
+            let to = points
+                .get(1)
+                .copied()
+                .ok_or_else(|| ActionError::Unresolvable("drag end missing".into()))?;
+            let from = first()?;
+            let mid = Point::new((from.x + to.x) / 2.0, (from.y + to.y) / 2.0);
+            vec![
+                move_to(from),
+                InputEvent::Button { button: MouseButton::Left, press: Press::Down },
+                move_to(mid),
+                move_to(to),
+                InputEvent::Button { button: MouseButton::Left, press: Press::Up },
+            ]
+        }
+        Action::Type { text } => vec![InputEvent::Text { text: text.clone() }],
+        Action::Key { chord } => {
+            let keys = chord.keys();
+            let mut events: Vec<InputEvent> = keys
+                .iter()
+                .take(keys.len().saturating_sub(1))
+                .map(|k| InputEvent::Key { key: *k, press: Press::Down })
+                .collect();
+            if let Some(last) = keys.last() {
+                events.push(InputEvent::Key { key: *last, press: Press::Click });
+            }
+            for k in keys.iter().take(keys.len().saturating_sub(1)).rev() {
+                events.push(InputEvent::Key { key: *k, press: Press::Up });
+            }
+            events
+        }
+        Action::Hold { chord } => {
+            chord.keys().iter().map(|k| InputEvent::Key { key: *k, press: Press::Down }).collect()
+        }
+        Action::Release { chord } => {
+            chord.keys().iter().rev().map(|k| InputEvent::Key { key: *k, press: Press::Up }).collect()
+        }
+        Action::OpenApp { .. }
+        | Action::FocusWindow { .. }
+        | Action::Wait { .. }
+        | Action::Done { .. }
+        | Action::Fail { .. }
+        | Action::AskUser { .. } => Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskhand_core::{Key, KeyChord, Rect};
+
+    fn monitors() -> Vec<Monitor> {
+        vec![Monitor {
+            index: 0,
+            name: "screen".into(),
+            bounds: Rect::new(0, 0, 1280, 800),
+            scale: 1.0,
+            primary: false,
+        }]
+    }
+
+    #[test]
+    fn chords_press_modifiers_around_the_key() {
+        let a = Action::Key { chord: KeyChord::parse("ctrl+shift+s").unwrap() };
+        let ev = input_events(&a, &[]).unwrap();
+        assert_eq!(
+            ev,
+            vec![
+                InputEvent::Key { key: Key::Ctrl, press: Press::Down },
+                InputEvent::Key { key: Key::Shift, press: Press::Down },
+                InputEvent::Key { key: Key::Char('s'), press: Press::Click },
+                InputEvent::Key { key: Key::Shift, press: Press::Up },
+                InputEvent::Key { key: Key::Ctrl, press: Press::Up },
+            ]
+        );
+    }
+
+    #[test]
+    fn off_screen_points_and_missing_nodes_never_become_events() {
+        let err = resolve_target(&Target::desktop(5000.0, 10.0), None, &monitors()).unwrap_err();
+        assert!(matches!(err, ActionError::Unresolvable(_)), "{err}");
+        let err = resolve_target(&Target::desktop(-1.0, 10.0), None, &monitors()).unwrap_err();
+        assert!(matches!(err, ActionError::Unresolvable(_)));
+        let err = resolve_target(&Target::node("a9"), None, &monitors()).unwrap_err();
+        assert!(matches!(err, ActionError::UnknownNode(_)));
+        let ok = resolve_target(&Target::desktop(10.0, 20.0), None, &monitors()).unwrap();
+        assert_eq!(ok.point, Point::new(10.0, 20.0));
+    }
+}

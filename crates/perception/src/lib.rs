@@ -1,0 +1,9 @@
+//! Deskhand's eyes: capture of every monitor and the AT-SPI accessibility reader, both behind
+//! the ports of `deskhand-core`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod accessibility;
+pub mod capture;
+
+pub use accessibility::AtspiReader;
+pub use capture::XcapScreen;

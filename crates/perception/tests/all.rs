@@ -1,0 +1,2 @@
+//! Perception on real desktops.
+mod suite;

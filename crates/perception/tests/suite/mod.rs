@@ -1,0 +1,2 @@
+mod accessibility;
+mod capture;

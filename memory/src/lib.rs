@@ -1,0 +1,32 @@
+//! Deskhand's memory in one SQLite file (WAL, versioned migrations). This first version keeps
+//! runs and their steps; each step is committed before the next one starts, so a process
+//! killed mid-run leaves a consistent file whose open run is marked interrupted next time.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod migrations;
+mod runs;
+
+pub use runs::SqliteMemory;
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryError {
+    /// SQLite failed.
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// The error.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer Deskhand.
+    #[error("database {path} has schema version {found}, newer than this Deskhand ({supported}); upgrade Deskhand or use another --data-dir")]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+}

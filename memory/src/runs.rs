@@ -1,0 +1,196 @@
+//! Runs and steps.
+
+use std::path::{Path, PathBuf};
+
+use deskhand_core::geometry::Point;
+use deskhand_core::ports::{MemoryStore, RunRecord, RunStatus, StepRecord};
+use deskhand_core::PortError;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::migrations::{migrate, MIGRATIONS};
+use crate::MemoryError;
+
+/// The SQLite-backed store.
+#[derive(Debug)]
+pub struct SqliteMemory {
+    conn: Connection,
+    path: PathBuf,
+    interrupted: usize,
+}
+
+impl SqliteMemory {
+    /// Opens (creating if needed) the database, applies migrations, and marks runs left
+    /// `running` by a dead process as `interrupted`.
+    pub fn open(path: &Path) -> Result<SqliteMemory, MemoryError> {
+        let shown = path.display().to_string();
+        let err = |source| MemoryError::Sqlite { path: shown.clone(), source };
+        if let Some(dir) = path.parent() {
+            // A missing directory is reported by SQLite below with the path.
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        let supported = MIGRATIONS.len() as i64;
+        if found > supported {
+            return Err(MemoryError::TooNew { path: shown, found, supported });
+        }
+        migrate(&mut conn).map_err(err)?;
+        let interrupted = conn
+            .execute(
+                "UPDATE runs SET status = 'interrupted', summary = 'the process ended during the run' WHERE status = 'running'",
+                [],
+            )
+            .map_err(err)?;
+        Ok(SqliteMemory { conn, path: path.to_path_buf(), interrupted })
+    }
+
+    /// How many runs were found interrupted when the store was opened.
+    pub fn interrupted_on_open(&self) -> usize {
+        self.interrupted
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn port_error(&self, e: rusqlite::Error) -> PortError {
+        PortError::failed(format!("database {}: {e}", self.path.display()))
+    }
+}
+
+fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
+    let status: String = r.get(2)?;
+    Ok(RunRecord {
+        id: r.get(0)?,
+        task: r.get(1)?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Interrupted),
+        started_ms: r.get(3)?,
+        finished_ms: r.get(4)?,
+        summary: r.get(5)?,
+    })
+}
+
+impl MemoryStore for SqliteMemory {
+    fn start_run(&mut self, task: &str, started_ms: i64) -> Result<i64, PortError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (task, status, started_ms) VALUES (?1, 'running', ?2)",
+                params![task, started_ms],
+            )
+            .map_err(|e| self.port_error(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn record_step(&mut self, run: i64, s: &StepRecord) -> Result<(), PortError> {
+        let action = s
+            .action
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PortError::invalid(format!("action not serialisable: {e}")))?;
+        self.conn
+            .execute(
+                "INSERT INTO steps (run_id, idx, request, action_json, point_x, point_y, target, ok,
+                    error, screenshot, perceive_ms, act_ms, started_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    run,
+                    s.index,
+                    s.request,
+                    action,
+                    s.point.map(|p| p.x),
+                    s.point.map(|p| p.y),
+                    s.target,
+                    s.ok,
+                    s.error,
+                    s.screenshot,
+                    s.perceive_ms as i64,
+                    s.act_ms as i64,
+                    s.started_ms
+                ],
+            )
+            .map_err(|e| self.port_error(e))?;
+        Ok(())
+    }
+
+    fn finish_run(
+        &mut self,
+        run: i64,
+        status: RunStatus,
+        summary: &str,
+        finished_ms: i64,
+    ) -> Result<(), PortError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE runs SET status = ?2, summary = ?3, finished_ms = ?4 WHERE id = ?1",
+                params![run, status.as_str(), summary, finished_ms],
+            )
+            .map_err(|e| self.port_error(e))?;
+        if n == 0 {
+            return Err(PortError::not_found(format!("run {run} does not exist")));
+        }
+        Ok(())
+    }
+
+    fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, PortError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, task, status, started_ms, finished_ms, summary FROM runs ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.port_error(e))?;
+        let rows = stmt
+            .query_map([limit as i64], row_to_run)
+            .map_err(|e| self.port_error(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.port_error(e))?;
+        Ok(rows)
+    }
+
+    fn steps(&self, run: i64) -> Result<Vec<StepRecord>, PortError> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM runs WHERE id = ?1", [run], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.port_error(e))?;
+        if exists.is_none() {
+            return Err(PortError::not_found(format!("run {run} does not exist")));
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT idx, request, action_json, point_x, point_y, target, ok, error, screenshot,
+                    perceive_ms, act_ms, started_ms FROM steps WHERE run_id = ?1 ORDER BY idx",
+            )
+            .map_err(|e| self.port_error(e))?;
+        let rows = stmt
+            .query_map([run], |r| {
+                let action: Option<String> = r.get(2)?;
+                let x: Option<f64> = r.get(3)?;
+                let y: Option<f64> = r.get(4)?;
+                Ok(StepRecord {
+                    index: r.get(0)?,
+                    request: r.get(1)?,
+                    // A row written by this schema always parses; a hand-edited one shows
+                    // as a step without an action rather than failing the listing.
+                    action: action.and_then(|a| serde_json::from_str(&a).ok()),
+                    point: x.zip(y).map(|(x, y)| Point::new(x, y)),
+                    target: r.get(5)?,
+                    ok: r.get(6)?,
+                    error: r.get(7)?,
+                    screenshot: r.get(8)?,
+                    perceive_ms: r.get::<_, i64>(9)? as u64,
+                    act_ms: r.get::<_, i64>(10)? as u64,
+                    started_ms: r.get(11)?,
+                })
+            })
+            .map_err(|e| self.port_error(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.port_error(e))?;
+        Ok(rows)
+    }
+}

@@ -1,0 +1,83 @@
+//! The store on real SQLite files.
+
+use deskhand_core::ports::{MemoryStore, RunStatus, StepRecord};
+use deskhand_core::{Action, KeyChord, Point};
+use deskhand_memory::SqliteMemory;
+
+fn step(index: u32) -> StepRecord {
+    StepRecord {
+        index,
+        request: "key ctrl+s".into(),
+        action: Some(Action::Key { chord: KeyChord::parse("ctrl+s").unwrap() }),
+        point: Some(Point::new(1.5, 2.0)),
+        target: Some("push button \"Save\" (a3)".into()),
+        ok: true,
+        error: None,
+        screenshot: Some("/tmp/x.png".into()),
+        perceive_ms: 12,
+        act_ms: 34,
+        started_ms: 1000 + i64::from(index),
+    }
+}
+
+#[test]
+fn runs_and_steps_round_trip_through_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/deskhand.db");
+    let run = {
+        let mut m = SqliteMemory::open(&path).unwrap();
+        let run = m.start_run("save a file", 1000).unwrap();
+        m.record_step(run, &step(0)).unwrap();
+        m.record_step(run, &step(1)).unwrap();
+        m.finish_run(run, RunStatus::Succeeded, "2 steps", 2000).unwrap();
+        run
+    };
+    let m = SqliteMemory::open(&path).unwrap();
+    assert_eq!(m.interrupted_on_open(), 0);
+    let runs = m.recent_runs(10).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].finished_ms, Some(2000));
+    assert_eq!(m.steps(run).unwrap(), vec![step(0), step(1)]);
+    assert!(m.steps(run + 1).unwrap_err().message.contains("does not exist"));
+}
+
+#[test]
+fn a_run_left_open_by_a_dead_process_is_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deskhand.db");
+    let run = {
+        let mut m = SqliteMemory::open(&path).unwrap();
+        let run = m.start_run("killed", 1).unwrap();
+        m.record_step(run, &step(0)).unwrap();
+        run
+        // dropped without finish_run, as a killed process would leave it
+    };
+    let m = SqliteMemory::open(&path).unwrap();
+    assert_eq!(m.interrupted_on_open(), 1);
+    assert_eq!(m.recent_runs(1).unwrap()[0].status, RunStatus::Interrupted);
+    assert_eq!(m.steps(run).unwrap().len(), 1);
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_not_clobbered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deskhand.db");
+    drop(SqliteMemory::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteMemory::open(&path).unwrap_err().to_string();
+    assert!(err.contains("newer") && err.contains("99"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deskhand.db");
+    std::fs::write(&path, vec![7u8; 4096]).unwrap();
+    let err = SqliteMemory::open(&path).unwrap_err().to_string();
+    assert!(err.contains("deskhand.db"), "{err}");
+    // Nothing was lost: the bytes are untouched.
+    assert_eq!(std::fs::read(&path).unwrap(), vec![7u8; 4096]);
+}
