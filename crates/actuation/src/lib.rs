@@ -97,6 +97,36 @@ fn failed(what: &str, e: enigo::InputError) -> PortError {
     PortError::failed(format!("{what} failed: {e}"))
 }
 
+impl EnigoInput {
+    /// Types text; line breaks and tabs become Return and Tab key presses, which is what a
+    /// person's keyboard sends (XTest text entry would drop them).
+    fn type_text(&mut self, text: &str) -> Result<(), PortError> {
+        let mut run = String::new();
+        for c in text.chars() {
+            let special = match c {
+                '\n' => Some(enigo::Key::Return),
+                '\t' => Some(enigo::Key::Tab),
+                '\r' => continue,
+                _ => None,
+            };
+            match special {
+                Some(k) => {
+                    if !run.is_empty() {
+                        self.enigo.text(&run).map_err(|e| failed("typing", e))?;
+                        run.clear();
+                    }
+                    self.enigo.key(k, Direction::Click).map_err(|e| failed("key", e))?;
+                }
+                None => run.push(c),
+            }
+        }
+        if !run.is_empty() {
+            self.enigo.text(&run).map_err(|e| failed("typing", e))?;
+        }
+        Ok(())
+    }
+}
+
 impl Input for EnigoInput {
     fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
         for event in events {
@@ -122,9 +152,7 @@ impl Input for EnigoInput {
                     .enigo
                     .key(key(*k)?, direction(*press))
                     .map_err(|e| failed("key", e))?,
-                InputEvent::Text { text } => {
-                    self.enigo.text(text).map_err(|e| failed("typing", e))?
-                }
+                InputEvent::Text { text } => self.type_text(text)?,
             }
         }
         Ok(())

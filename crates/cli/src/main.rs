@@ -1,0 +1,149 @@
+//! `deskhand`: run commands on the desktop, perceive it, check the environment, run the demo.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a binary's job is to print
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use deskhand_core::ports::{RunStatus, TreeScope};
+use deskhand_host::doctor::Verdict;
+use deskhand_host::{Config, Deskhand, Overrides};
+
+use crate::output::Printer;
+
+#[derive(Parser)]
+#[command(name = "deskhand", version, about = "A local-first desktop agent that sees the screen and uses keyboard and mouse")]
+struct Cli {
+    /// Config file (default: ~/.config/deskhand/config.toml, or $DESKHAND_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Where the database and screenshots go (default: ~/.local/share/deskhand).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Print events as JSON lines instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run commands as one recorded run: `deskhand do "click 'File'" "type 'hi'"`.
+    Do {
+        /// Commands: click/double click/right click/hover 'Label' | x,y; type 'text';
+        /// key ctrl+s; scroll down 3 'Label'; drag 'A' to 'B'; wait 500.
+        #[arg(required = true)]
+        commands: Vec<String>,
+    },
+    /// Capture the screen and print the accessibility layout tree.
+    Perceive {
+        /// Only this application (default: every application).
+        #[arg(long)]
+        app: Option<String>,
+        /// Also save the screenshot as PNG here.
+        #[arg(long)]
+        screenshot: Option<PathBuf>,
+    },
+    /// Check display, accessibility, ONNX Runtime, model files and config.
+    Doctor,
+    /// Open mousepad (on a virtual desktop if there is no display), write a note and save it.
+    Demo {
+        /// Use a virtual desktop even when DISPLAY is set.
+        #[arg(long = "virtual")]
+        force_virtual: bool,
+    },
+    /// List recent runs.
+    Runs {
+        /// How many.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Show the steps of a run.
+    Steps {
+        /// Run id.
+        run: i64,
+    },
+    /// Print the JSON schema of actions.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("deskhand: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn exit_for(status: RunStatus) -> ExitCode {
+    match status {
+        RunStatus::Succeeded => ExitCode::SUCCESS,
+        RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => ExitCode::from(1),
+        RunStatus::Infeasible => ExitCode::from(3),
+        RunStatus::Cancelled => ExitCode::from(130),
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides { config_file: cli.config.clone(), data_dir: cli.data_dir.clone() };
+    let mut printer = Printer { json: cli.json };
+    match cli.command {
+        Cmd::Doctor => {
+            let checks = deskhand_host::doctor::run(Config::load(&overrides));
+            printer.checks(&checks);
+            let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
+            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Cmd::Demo { force_virtual } => {
+            let report = deskhand_host::demo::run(&overrides, force_virtual, &mut |e| printer.event(&e))?;
+            printer.demo(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Schema => {
+            println!("{}", serde_json::to_string_pretty(&deskhand_core::Action::json_schema())?);
+            Ok(ExitCode::SUCCESS)
+        }
+        cmd => {
+            let deskhand = Deskhand::open(Config::load(&overrides)?)?;
+            match cmd {
+                Cmd::Do { commands } => {
+                    let task = commands.join("; ");
+                    let outcome = deskhand.run_commands(&task, &commands, &mut |e| printer.event(&e))?;
+                    Ok(exit_for(outcome.status))
+                }
+                Cmd::Perceive { app, screenshot } => {
+                    let p = deskhand.perceive()?;
+                    if let Some(path) = screenshot {
+                        let (png, _, _) = deskhand.screenshot_png()?;
+                        std::fs::write(&path, png)?;
+                    }
+                    let tree = match app {
+                        Some(a) => Some(deskhand.tree(TreeScope::App(a))?),
+                        None => p.tree.clone(),
+                    };
+                    printer.perception(&p, tree.as_ref())?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Cmd::Runs { limit } => {
+                    printer.runs(&deskhand.recent_runs(limit)?)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Cmd::Steps { run } => {
+                    printer.steps(&deskhand.steps(run)?)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema => unreachable!("handled above"),
+            }
+        }
+    }
+}

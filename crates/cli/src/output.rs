@@ -1,0 +1,136 @@
+//! The same events, printed as text for people or as JSON lines for scripts.
+
+use deskhand_core::ports::{RunRecord, StepRecord};
+use deskhand_core::{Event, LayoutTree};
+use deskhand_host::demo::DemoReport;
+use deskhand_host::doctor::{Check, Verdict};
+use deskhand_host::Perception;
+
+pub struct Printer {
+    pub json: bool,
+}
+
+fn json_line(value: &impl serde::Serialize) {
+    match serde_json::to_string(value) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("deskhand: cannot serialise output: {e}"),
+    }
+}
+
+impl Printer {
+    pub fn event(&mut self, event: &Event) {
+        if self.json {
+            return json_line(event);
+        }
+        match event {
+            Event::RunStarted { run, task } => println!("run {run}: {task}"),
+            Event::Perceived { step, nodes, ms } => println!("  [{step}] perceived {nodes} nodes in {ms} ms"),
+            Event::ActionStarted { step, action, point, target } => {
+                let at = match (target, point) {
+                    (Some(t), Some(p)) => format!(" -> {t} at ({:.0}, {:.0})", p.x, p.y),
+                    _ => String::new(),
+                };
+                let action = serde_json::to_string(action).unwrap_or_default();
+                println!("  [{step}] {action}{at}");
+            }
+            Event::StepFinished { step, ok, error, ms, .. } => match (ok, error) {
+                (true, _) => println!("  [{step}] done in {ms} ms"),
+                (false, e) => println!("  [{step}] FAILED: {}", e.as_deref().unwrap_or("unknown error")),
+            },
+            Event::RunFinished { run, status, summary } => println!("run {run} {}: {summary}", status.as_str()),
+            Event::Notice { message } => println!("{message}"),
+        }
+    }
+
+    pub fn checks(&mut self, checks: &[Check]) {
+        if self.json {
+            return json_line(&checks);
+        }
+        for c in checks {
+            let mark = match c.verdict {
+                Verdict::Ok => "ok  ",
+                Verdict::Warn => "WARN",
+                Verdict::Fail => "FAIL",
+            };
+            println!("{mark} {:<44} {}", c.name, c.detail);
+            if let Some(fix) = &c.fix {
+                println!("     {:<44} fix: {fix}", "");
+            }
+        }
+    }
+
+    pub fn perception(&mut self, p: &Perception, tree: Option<&LayoutTree>) -> anyhow::Result<()> {
+        if self.json {
+            json_line(&serde_json::json!({
+                "monitors": p.monitors,
+                "capture_ms": p.capture_ms,
+                "tree_ms": p.tree_ms,
+                "tree_error": p.tree_error,
+                "tree": tree,
+            }));
+            return Ok(());
+        }
+        for m in &p.monitors {
+            println!("monitor {} {}x{}+{}+{}", m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y);
+        }
+        println!("captured in {} ms, tree read in {} ms", p.capture_ms, p.tree_ms);
+        if let Some(e) = &p.tree_error {
+            println!("no accessibility tree: {e}");
+        }
+        if let Some(tree) = tree {
+            for (depth, n) in tree.walk() {
+                let b = n.bounds.map(|b| format!(" [{},{} {}x{}]", b.x, b.y, b.width, b.height)).unwrap_or_default();
+                println!("{}{} {} {:?}{b}", "  ".repeat(depth), n.id, n.role, n.name);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn runs(&mut self, runs: &[RunRecord]) -> anyhow::Result<()> {
+        if self.json {
+            json_line(&runs);
+            return Ok(());
+        }
+        for r in runs {
+            println!("{:>5}  {:<11} {}  {}", r.id, r.status.as_str(), r.task, r.summary);
+        }
+        Ok(())
+    }
+
+    pub fn steps(&mut self, steps: &[StepRecord]) -> anyhow::Result<()> {
+        if self.json {
+            json_line(&steps);
+            return Ok(());
+        }
+        for s in steps {
+            let result = if s.ok { "ok".to_string() } else { format!("FAILED: {}", s.error.as_deref().unwrap_or("")) };
+            println!("{:>3}  {:<40} {}  {}", s.index, s.request, s.target.as_deref().unwrap_or(""), result);
+        }
+        Ok(())
+    }
+
+    pub fn demo(&mut self, r: &DemoReport) {
+        if self.json {
+            json_line(&serde_json::json!({
+                "display": r.display,
+                "virtual_desktop": r.virtual_desktop,
+                "run": r.run,
+                "database": r.database,
+                "saved_file": r.saved_file,
+                "content": r.content,
+                "screenshot": r.screenshot,
+            }));
+            return;
+        }
+        println!();
+        println!("Demo finished on display {}{}:", r.display, if r.virtual_desktop { " (virtual)" } else { "" });
+        println!("  mousepad saved    {}", r.saved_file.display());
+        for line in r.content.lines() {
+            println!("                    | {line}");
+        }
+        if let Some(s) = &r.screenshot {
+            println!("  last screenshot   {s}");
+        }
+        println!("  run {} with {} steps recorded in {}", r.run, r.steps.len(), r.database.display());
+    }
+}

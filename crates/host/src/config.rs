@@ -1,0 +1,228 @@
+//! Configuration in two steps: raw values (all optional) from each layer, then one validated
+//! [`Config`]. Layers: defaults < config file < environment < command line. This module is
+//! the one place that reads environment variables.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Values as written in the config file; every field optional, unknown keys refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where the database and screenshots go.
+    pub data_dir: Option<PathBuf>,
+    /// Where `./x setup` put the ONNX Runtime library and the models.
+    pub cache_dir: Option<PathBuf>,
+    /// Longest wait for the screen to settle after an action, in ms.
+    pub settle_max_ms: Option<u64>,
+}
+
+/// Command-line overrides.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config`.
+    pub config_file: Option<PathBuf>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The config file that was read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Database and screenshots.
+    pub data_dir: PathBuf,
+    /// ONNX Runtime library and models.
+    pub cache_dir: PathBuf,
+    /// Settle bound in ms.
+    pub settle_max_ms: u64,
+    /// The X display named by the environment, if any.
+    pub display: Option<String>,
+    /// The session D-Bus address, if any.
+    pub dbus_address: Option<String>,
+    /// True when the environment says this is a Wayland session.
+    pub wayland: bool,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys; the message has the line.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// The environment variables Deskhand reads, captured once.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// DESKHAND_CONFIG.
+    pub config: Option<PathBuf>,
+    /// DESKHAND_DATA.
+    pub data: Option<PathBuf>,
+    /// DESKHAND_CACHE.
+    pub cache: Option<PathBuf>,
+    /// HOME.
+    pub home: Option<PathBuf>,
+    /// XDG_CONFIG_HOME.
+    pub xdg_config: Option<PathBuf>,
+    /// XDG_DATA_HOME.
+    pub xdg_data: Option<PathBuf>,
+    /// DISPLAY.
+    pub display: Option<String>,
+    /// DBUS_SESSION_BUS_ADDRESS.
+    pub dbus: Option<String>,
+    /// WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland.
+    pub wayland: bool,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub fn from_process() -> Env {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let path = |k: &str| var(k).map(PathBuf::from);
+        Env {
+            config: path("DESKHAND_CONFIG"),
+            data: path("DESKHAND_DATA"),
+            cache: path("DESKHAND_CACHE"),
+            home: path("HOME"),
+            xdg_config: path("XDG_CONFIG_HOME"),
+            xdg_data: path("XDG_DATA_HOME"),
+            display: var("DISPLAY"),
+            dbus: var("DBUS_SESSION_BUS_ADDRESS"),
+            wayland: var("WAYLAND_DISPLAY").is_some()
+                || var("XDG_SESSION_TYPE").is_some_and(|t| t == "wayland"),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    toml::from_str(&text)
+        .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+}
+
+impl Config {
+    /// Resolves the layers. An explicitly named config file must exist; the default one is
+    /// optional.
+    pub fn resolve(env: &Env, cli: &Overrides) -> Result<Config, ConfigError> {
+        let home = env.home.clone().unwrap_or_else(|| PathBuf::from("/"));
+        let default_file = env
+            .xdg_config
+            .clone()
+            .unwrap_or_else(|| home.join(".config"))
+            .join("deskhand/config.toml");
+        let (file, raw) = match cli.config_file.clone().or_else(|| env.config.clone()) {
+            Some(explicit) => (Some(explicit.clone()), read_file(&explicit)?),
+            None if default_file.is_file() => (Some(default_file.clone()), read_file(&default_file)?),
+            None => (None, RawConfig::default()),
+        };
+        let data_dir = cli
+            .data_dir
+            .clone()
+            .or_else(|| env.data.clone())
+            .or(raw.data_dir)
+            .unwrap_or_else(|| {
+                env.xdg_data.clone().unwrap_or_else(|| home.join(".local/share")).join("deskhand")
+            });
+        let cache_dir = env
+            .cache
+            .clone()
+            .or(raw.cache_dir)
+            .unwrap_or_else(|| home.join(".cache/deskhand"));
+        let settle_max_ms = raw.settle_max_ms.unwrap_or(2_000);
+        if !(50..=60_000).contains(&settle_max_ms) {
+            return Err(ConfigError::Invalid(format!(
+                "settle_max_ms = {settle_max_ms} is outside 50..=60000"
+            )));
+        }
+        Ok(Config {
+            config_file: file,
+            data_dir,
+            cache_dir,
+            settle_max_ms,
+            display: env.display.clone(),
+            dbus_address: env.dbus.clone(),
+            wayland: env.wayland,
+        })
+    }
+
+    /// Resolves from the process environment and command line.
+    pub fn load(cli: &Overrides) -> Result<Config, ConfigError> {
+        Config::resolve(&Env::from_process(), cli)
+    }
+
+    /// The database file.
+    pub fn database(&self) -> PathBuf {
+        self.data_dir.join("deskhand.db")
+    }
+
+    /// The screenshots directory.
+    pub fn screenshots(&self) -> PathBuf {
+        self.data_dir.join("screenshots")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(home: &Path) -> Env {
+        Env { home: Some(home.to_path_buf()), ..Env::default() }
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::resolve(&env(dir.path()), &Overrides::default()).unwrap();
+        assert_eq!(c.data_dir, dir.path().join(".local/share/deskhand"));
+        assert_eq!(c.cache_dir, dir.path().join(".cache/deskhand"));
+        assert_eq!(c.config_file, None);
+
+        let file = dir.path().join(".config/deskhand/config.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "data_dir = \"/from/file\"\nsettle_max_ms = 500\n").unwrap();
+        let c = Config::resolve(&env(dir.path()), &Overrides::default()).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.settle_max_ms, 500);
+
+        let mut e = env(dir.path());
+        e.data = Some("/from/env".into());
+        assert_eq!(Config::resolve(&e, &Overrides::default()).unwrap().data_dir, PathBuf::from("/from/env"));
+        let cli = Overrides { data_dir: Some("/from/cli".into()), ..Default::default() };
+        assert_eq!(Config::resolve(&e, &cli).unwrap().data_dir, PathBuf::from("/from/cli"));
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors_with_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "data_dir = \"/x\"\nsetle_max_ms = 5\n").unwrap();
+        let cli = Overrides { config_file: Some(file.clone()), ..Default::default() };
+        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        assert!(err.contains("setle_max_ms") && err.contains("line 2"), "{err}");
+        std::fs::write(&file, "settle_max_ms = 1\n").unwrap();
+        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        assert!(err.contains("outside"), "{err}");
+        let cli = Overrides { config_file: Some(dir.path().join("missing.toml")), ..Default::default() };
+        assert!(Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string().contains("missing.toml"));
+    }
+}

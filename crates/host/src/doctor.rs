@@ -1,0 +1,130 @@
+//! `deskhand doctor`: checks the environment and says what is wrong and which command fixes it.
+
+use deskhand_core::ports::{Accessibility, Screen};
+use deskhand_inference::{init_runtime, ChecksumStatus, ModelPaths};
+use serde::Serialize;
+
+use crate::config::{Config, ConfigError};
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Fine.
+    Ok,
+    /// Works, with less than full function.
+    Warn,
+    /// Broken.
+    Fail,
+}
+
+/// One check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// How it came out.
+    pub verdict: Verdict,
+    /// What was found.
+    pub detail: String,
+    /// The command or step that fixes it, when not ok.
+    pub fix: Option<String>,
+}
+
+fn check(name: &str, verdict: Verdict, detail: impl Into<String>, fix: Option<&str>) -> Check {
+    Check { name: name.into(), verdict, detail: detail.into(), fix: fix.map(str::to_string) }
+}
+
+const SETUP: &str = "./x setup";
+
+/// Runs every check. A config that does not load is itself the first failed check.
+pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            return vec![check("config", Verdict::Fail, e.to_string(), Some("fix the file named above"))]
+        }
+    };
+    let mut checks = vec![check(
+        "config",
+        Verdict::Ok,
+        match &config.config_file {
+            Some(f) => format!("read {}", f.display()),
+            None => "defaults (no config file)".to_string(),
+        },
+        None,
+    )];
+    checks.push(display(&config));
+    checks.push(accessibility(&config));
+    let paths = ModelPaths::from_cache_dir(&config.cache_dir);
+    checks.push(match init_runtime(&paths.onnxruntime) {
+        Ok(()) => check("onnx runtime", Verdict::Ok, format!("loaded {}", paths.onnxruntime.display()), None),
+        Err(e) => check("onnx runtime", Verdict::Fail, e.to_string(), Some(SETUP)),
+    });
+    for file in paths.verify() {
+        let name = format!("model {}", file.name);
+        checks.push(match file.status {
+            ChecksumStatus::Ok => check(&name, Verdict::Ok, format!("{} bytes, sha256 ok", file.size), None),
+            ChecksumStatus::Missing => check(&name, Verdict::Fail, format!("missing: {}", file.path.display()), Some(SETUP)),
+            ChecksumStatus::Mismatch { expected, actual } => check(
+                &name,
+                Verdict::Fail,
+                format!("checksum mismatch: expected {expected}, found {actual}"),
+                Some(&format!("rm {} && {SETUP}", file.path.display())),
+            ),
+            ChecksumStatus::Unreadable(e) => check(&name, Verdict::Fail, e, Some(SETUP)),
+            ChecksumStatus::Unknown => check(&name, Verdict::Warn, "no checksum known", None),
+        });
+    }
+    checks.push(match deskhand_memory::SqliteMemory::open(&config.database()) {
+        Ok(m) => check("database", Verdict::Ok, format!("{} opens", m.path().display()), None),
+        Err(e) => check("database", Verdict::Fail, e.to_string(), Some("use --data-dir with a writable directory")),
+    });
+    checks
+}
+
+fn display(config: &Config) -> Check {
+    let Some(display) = &config.display else {
+        let detail = if config.wayland {
+            "Wayland session without an X display (DISPLAY is not set); Deskhand needs X11 or Xwayland"
+        } else {
+            "no X display (DISPLAY is not set)"
+        };
+        return check("display", Verdict::Fail, detail, Some("run inside an X session, or `./x demo` (starts a virtual desktop)"));
+    };
+    let screen = deskhand_perception::XcapScreen::new();
+    match screen.monitors() {
+        Ok(monitors) => {
+            let list: Vec<String> = monitors
+                .iter()
+                .map(|m| format!("{} {}x{}+{}+{} scale {}", m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y, m.scale))
+                .collect();
+            let kind = if config.wayland { "Xwayland" } else { "X11" };
+            check("display", Verdict::Ok, format!("{kind} display {display}: {}", list.join(", ")), None)
+        }
+        Err(e) => check("display", Verdict::Fail, format!("{display}: {e}"), Some("check that the X server named by DISPLAY is running")),
+    }
+}
+
+fn accessibility(config: &Config) -> Check {
+    if config.dbus_address.is_none() {
+        return check(
+            "accessibility",
+            Verdict::Warn,
+            "no session D-Bus (DBUS_SESSION_BUS_ADDRESS is not set): elements cannot be found by name",
+            Some("run inside a desktop session with D-Bus, or `./x demo`"),
+        );
+    }
+    match deskhand_perception::AtspiReader::connect().and_then(|r| r.applications()) {
+        Ok(apps) => {
+            let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+            check("accessibility", Verdict::Ok, format!("AT-SPI bus up, {} app(s): {}", apps.len(), names.join(", ")), None)
+        }
+        Err(e) => check(
+            "accessibility",
+            Verdict::Warn,
+            e.message,
+            Some("install at-spi2-core (`./x setup`) and start apps after the session D-Bus"),
+        ),
+    }
+}

@@ -1,0 +1,11 @@
+//! The composition root: resolves configuration, builds the adapters behind the ports and
+//! hands them to the agent runtime. The CLI and the desktop app both go through here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod config;
+pub mod demo;
+pub mod doctor;
+mod session;
+
+pub use config::{Config, ConfigError, Overrides};
+pub use session::{Deskhand, HostError, Perception};

@@ -1,0 +1,209 @@
+//! A Deskhand instance: the adapters behind the ports, wired for one display.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deskhand_actuation::EnigoInput;
+use deskhand_agents::runner::RunError;
+use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome};
+use deskhand_core::ports::{
+    Accessibility, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
+};
+use deskhand_core::{Event, Frame, LayoutTree, Monitor, PortError};
+use deskhand_memory::SqliteMemory;
+use deskhand_perception::capture::{encode_png, main_frame};
+use deskhand_perception::{AtspiReader, XcapScreen};
+
+use crate::config::Config;
+
+/// Why the host could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// A port failed (display, accessibility, input).
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Memory(#[from] deskhand_memory::MemoryError),
+    /// The run could not be recorded.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Writing a file failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A desktop session could not be started.
+    #[error(transparent)]
+    Session(#[from] deskhand_xsession::SessionError),
+    /// Something else that stops the request, with what to do about it.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What one perception saw.
+#[derive(Debug, Clone)]
+pub struct Perception {
+    /// Monitors.
+    pub monitors: Vec<Monitor>,
+    /// Frames of every monitor.
+    pub frames: Vec<Frame>,
+    /// The accessibility tree of every app, when the bus is available.
+    pub tree: Option<LayoutTree>,
+    /// Why there is no tree, when there is none.
+    pub tree_error: Option<String>,
+    /// Capture time.
+    pub capture_ms: u64,
+    /// Tree read time.
+    pub tree_ms: u64,
+}
+
+/// Saves step screenshots as PNG files under the data directory.
+struct PngArtifacts {
+    dir: PathBuf,
+}
+
+impl Artifacts for PngArtifacts {
+    fn save_screenshot(&self, run: i64, step: u32, frames: &[Frame]) -> Result<String, PortError> {
+        let frame = main_frame(frames).ok_or_else(|| PortError::invalid("no frame to save"))?;
+        let dir = self.dir.join(format!("run-{run}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PortError::failed(format!("create {}: {e}", dir.display())))?;
+        let path = dir.join(format!("step-{step}.png"));
+        std::fs::write(&path, encode_png(frame)?)
+            .map_err(|e| PortError::failed(format!("write {}: {e}", path.display())))?;
+        Ok(path.display().to_string())
+    }
+}
+
+/// One Deskhand: screen, accessibility, input and memory for the current display.
+pub struct Deskhand {
+    config: Config,
+    screen: XcapScreen,
+    accessibility: Option<AtspiReader>,
+    accessibility_error: Option<String>,
+    input: Mutex<Option<EnigoInput>>,
+    memory: Mutex<SqliteMemory>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for Deskhand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deskhand").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Deskhand {
+    /// Opens the database and connects to the display's accessibility bus. A missing bus is
+    /// not fatal: the instance works without element names and says why.
+    pub fn open(config: Config) -> Result<Deskhand, HostError> {
+        if config.display.is_none() {
+            return Err(HostError::Other(
+                "no X display: DISPLAY is not set. Run inside a desktop session, or use \
+                 `./x demo`, which starts a virtual one"
+                    .into(),
+            ));
+        }
+        let memory = SqliteMemory::open(&config.database())?;
+        let (accessibility, accessibility_error) = match AtspiReader::connect() {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e.message)),
+        };
+        Ok(Deskhand {
+            config,
+            screen: XcapScreen::new(),
+            accessibility,
+            accessibility_error,
+            input: Mutex::new(None),
+            memory: Mutex::new(memory),
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Captures every monitor and reads the accessibility tree of every app.
+    pub fn perceive(&self) -> Result<Perception, HostError> {
+        let t = Instant::now();
+        let monitors = self.screen.monitors()?;
+        let frames = self.screen.capture_all()?;
+        let capture_ms = t.elapsed().as_millis() as u64;
+        let t = Instant::now();
+        let (tree, tree_error) = match &self.accessibility {
+            Some(a) => match a.tree(&TreeQuery::new(TreeScope::AllApps)) {
+                Ok(tree) => (Some(tree), None),
+                Err(e) => (None, Some(e.message)),
+            },
+            None => (None, self.accessibility_error.clone()),
+        };
+        Ok(Perception { monitors, frames, tree, tree_error, capture_ms, tree_ms: t.elapsed().as_millis() as u64 })
+    }
+
+    /// The accessibility tree for a scope.
+    pub fn tree(&self, scope: TreeScope) -> Result<LayoutTree, HostError> {
+        let a11y = self.accessibility.as_ref().ok_or_else(|| {
+            HostError::Other(self.accessibility_error.clone().unwrap_or_default())
+        })?;
+        Ok(a11y.tree(&TreeQuery::new(scope))?)
+    }
+
+    /// A PNG of the main monitor, with its size.
+    pub fn screenshot_png(&self) -> Result<(Vec<u8>, u32, u32), HostError> {
+        let frames = self.screen.capture_all()?;
+        let frame = main_frame(&frames).ok_or_else(|| HostError::Other("no monitor".into()))?;
+        Ok((encode_png(frame)?, frame.width, frame.height))
+    }
+
+    /// Asks the current run to stop before its next step.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs `deskhand do` commands as one recorded run.
+    pub fn run_commands(
+        &self,
+        task: &str,
+        commands: &[String],
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<RunOutcome, HostError> {
+        self.cancel.store(false, Ordering::SeqCst);
+        let mut input_slot = self.input.lock().map_err(|_| HostError::Other("input lock poisoned".into()))?;
+        if input_slot.is_none() {
+            *input_slot = Some(EnigoInput::open(self.config.display.as_deref())?);
+        }
+        let input = input_slot.as_mut().ok_or_else(|| HostError::Other("input unavailable".into()))?;
+        let mut memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let artifacts = PngArtifacts { dir: self.config.screenshots() };
+        let mut runner = DirectRunner { cancel: self.cancel.clone(), ..DirectRunner::default() };
+        runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
+        let ports = Ports {
+            screen: &self.screen,
+            accessibility: self.accessibility.as_ref().map(|a| a as &dyn Accessibility),
+            input,
+            memory: &mut *memory,
+            artifacts: &artifacts,
+            clock: &SystemClock,
+        };
+        Ok(runner.run(ports, task, commands, on_event)?)
+    }
+
+    /// The most recent runs.
+    pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, HostError> {
+        let memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        Ok(memory.recent_runs(limit)?)
+    }
+
+    /// The steps of a run.
+    pub fn steps(&self, run: i64) -> Result<Vec<StepRecord>, HostError> {
+        let memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        Ok(memory.steps(run)?)
+    }
+}
