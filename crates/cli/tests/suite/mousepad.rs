@@ -1,0 +1,58 @@
+//! Typing into mousepad and saving through its Save dialog, checked in the file on disk and
+//! in the run recorded in SQLite.
+
+use deskhand_core::ports::{MemoryStore, RunStatus};
+use deskhand_core::NodeState;
+use deskhand_memory::SqliteMemory;
+use deskhand_testkit::start_app;
+
+use super::{deskhand, text};
+
+#[test]
+fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
+    let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
+        t.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+    })
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let target = data.path().join("saved note.txt");
+    let out = deskhand(
+        data.path(),
+        &[
+            "do",
+            "click text ''",
+            "type 'first line\\nsecond line'",
+            "key ctrl+s",
+            "key ctrl+a",
+            &format!("type '{}'", target.display()),
+            "click button 'Save'",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // The save happens asynchronously in mousepad; give it a moment.
+    let mut content = String::new();
+    for _ in 0..100 {
+        if let Ok(c) = std::fs::read_to_string(&target) {
+            content = c;
+            if !content.is_empty() {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(content.trim_end_matches('\n'), "first line\nsecond line");
+
+    // The run and its six steps are in the database, each with a screenshot on disk.
+    let db = SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+    let run = &db.recent_runs(1).unwrap()[0];
+    assert_eq!(run.status, RunStatus::Succeeded);
+    let steps = db.steps(run.id).unwrap();
+    assert_eq!(steps.len(), 6);
+    assert!(steps.iter().all(|s| s.ok));
+    assert!(steps[5].target.as_deref().unwrap().contains("\"Save\""));
+    for s in &steps {
+        let shot = s.screenshot.as_ref().unwrap();
+        assert!(std::fs::metadata(shot).unwrap().len() > 1000, "{shot}");
+    }
+    drop(session);
+}

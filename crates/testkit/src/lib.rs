@@ -1,0 +1,68 @@
+//! Test fixtures: a virtual desktop with a real application in it, and waits on the
+//! application's accessibility tree. Everything here is real; nothing is mocked.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::time::{Duration, Instant};
+
+use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
+use deskhand_core::{LayoutNode, LayoutTree};
+use deskhand_perception::AtspiReader;
+pub use deskhand_xsession::{AppHandle, DesktopOptions, SessionError, VirtualDesktop};
+
+/// A desktop with one application started and its tree on the accessibility bus.
+pub struct AppSession {
+    /// The desktop (dropping it stops everything).
+    pub desktop: VirtualDesktop,
+    /// The application.
+    pub app: AppHandle,
+    /// A reader connected to the desktop's accessibility bus.
+    pub reader: AtspiReader,
+}
+
+impl std::fmt::Debug for AppSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppSession").field("display", &self.desktop.display()).finish_non_exhaustive()
+    }
+}
+
+/// Starts a desktop, points this process at it, launches `argv`, and waits until the window
+/// titled like `title_regex` is up and the app `atspi_name` shows a node satisfying `ready`.
+pub fn start_app(
+    argv: &[&str],
+    title_regex: &str,
+    atspi_name: &str,
+    ready: impl Fn(&LayoutTree) -> bool,
+) -> Result<AppSession, String> {
+    let mut desktop = VirtualDesktop::start(DesktopOptions::default()).map_err(|e| e.to_string())?;
+    desktop.export_env();
+    let app = desktop.launch(argv).map_err(|e| e.to_string())?;
+    desktop.wait_window(Some(&app), title_regex, Duration::from_secs(20)).map_err(|e| e.to_string())?;
+    let reader = AtspiReader::connect().map_err(|e| e.to_string())?;
+    wait_for_tree(&reader, atspi_name, Duration::from_secs(20), ready)?;
+    Ok(AppSession { desktop, app, reader })
+}
+
+/// Polls the app's tree until `ready` holds; the error carries the last thing seen.
+pub fn wait_for_tree(
+    reader: &AtspiReader,
+    app: &str,
+    timeout: Duration,
+    ready: impl Fn(&LayoutTree) -> bool,
+) -> Result<LayoutTree, String> {
+    let start = Instant::now();
+    let mut last = String::from("nothing read yet");
+    while start.elapsed() < timeout {
+        match reader.tree(&TreeQuery::new(TreeScope::App(app.to_string()))) {
+            Ok(tree) if ready(&tree) => return Ok(tree),
+            Ok(tree) => last = format!("tree of {} nodes, not ready", tree.len()),
+            Err(e) => last = e.message,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("{app}'s accessibility tree was not ready within {timeout:?}: {last}"))
+}
+
+/// The first on-screen node with this role and name.
+pub fn find<'t>(tree: &'t LayoutTree, role: &str, name: &str) -> Option<&'t LayoutNode> {
+    tree.walk().into_iter().map(|(_, n)| n).find(|n| n.role == role && n.name == name && n.is_on_screen())
+}
