@@ -24,7 +24,9 @@ pub fn resolve_target(
     let (point, description) = match target {
         Target::Node { id } => {
             let tree = tree.ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
-            let node = tree.get(id).ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
+            let node = tree
+                .get(id)
+                .ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
             (tree.action_point(id)?, node.describe())
         }
         Target::Point { x, y, .. } => (Point::new(*x, *y), format!("point ({x}, {y})")),
@@ -36,28 +38,47 @@ pub fn resolve_target(
 }
 
 fn move_to(p: Point) -> InputEvent {
-    InputEvent::MoveTo { x: p.x.round() as i32, y: p.y.round() as i32 }
+    InputEvent::MoveTo {
+        x: p.x.round() as i32,
+        y: p.y.round() as i32,
+    }
 }
 
 fn click(button: MouseButton) -> InputEvent {
-    InputEvent::Button { button, press: Press::Click }
+    InputEvent::Button {
+        button,
+        press: Press::Click,
+    }
 }
 
 /// The input events for an action whose targets are already resolved (in order).
 /// Actions without input (wait, done, fail, ask_user, open_app, focus_window) give none.
 pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>, ActionError> {
     let first = || {
-        points.first().copied().ok_or_else(|| ActionError::Unresolvable("target missing".into()))
+        points
+            .first()
+            .copied()
+            .ok_or_else(|| ActionError::Unresolvable("target missing".into()))
     };
     Ok(match action {
         Action::Click { button, .. } => vec![move_to(first()?), click(*button)],
         Action::DoubleClick { .. } => {
-            vec![move_to(first()?), click(MouseButton::Left), click(MouseButton::Left)]
+            vec![
+                move_to(first()?),
+                click(MouseButton::Left),
+                click(MouseButton::Left),
+            ]
         }
         Action::RightClick { .. } => vec![move_to(first()?), click(MouseButton::Right)],
         Action::Hover { .. } => vec![move_to(first()?)],
         Action::Scroll { amount, .. } => {
-            vec![move_to(first()?), InputEvent::Scroll { dx: amount.dx, dy: amount.dy }]
+            vec![
+                move_to(first()?),
+                InputEvent::Scroll {
+                    dx: amount.dx,
+                    dy: amount.dy,
+                },
+            ]
         }
         Action::Drag { .. } => {
             let to = points
@@ -68,10 +89,16 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
             let mid = Point::new((from.x + to.x) / 2.0, (from.y + to.y) / 2.0);
             vec![
                 move_to(from),
-                InputEvent::Button { button: MouseButton::Left, press: Press::Down },
+                InputEvent::Button {
+                    button: MouseButton::Left,
+                    press: Press::Down,
+                },
                 move_to(mid),
                 move_to(to),
-                InputEvent::Button { button: MouseButton::Left, press: Press::Up },
+                InputEvent::Button {
+                    button: MouseButton::Left,
+                    press: Press::Up,
+                },
             ]
         }
         Action::Type { text } => vec![InputEvent::Text { text: text.clone() }],
@@ -80,22 +107,42 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
             let mut events: Vec<InputEvent> = keys
                 .iter()
                 .take(keys.len().saturating_sub(1))
-                .map(|k| InputEvent::Key { key: *k, press: Press::Down })
+                .map(|k| InputEvent::Key {
+                    key: *k,
+                    press: Press::Down,
+                })
                 .collect();
             if let Some(last) = keys.last() {
-                events.push(InputEvent::Key { key: *last, press: Press::Click });
+                events.push(InputEvent::Key {
+                    key: *last,
+                    press: Press::Click,
+                });
             }
             for k in keys.iter().take(keys.len().saturating_sub(1)).rev() {
-                events.push(InputEvent::Key { key: *k, press: Press::Up });
+                events.push(InputEvent::Key {
+                    key: *k,
+                    press: Press::Up,
+                });
             }
             events
         }
-        Action::Hold { chord } => {
-            chord.keys().iter().map(|k| InputEvent::Key { key: *k, press: Press::Down }).collect()
-        }
-        Action::Release { chord } => {
-            chord.keys().iter().rev().map(|k| InputEvent::Key { key: *k, press: Press::Up }).collect()
-        }
+        Action::Hold { chord } => chord
+            .keys()
+            .iter()
+            .map(|k| InputEvent::Key {
+                key: *k,
+                press: Press::Down,
+            })
+            .collect(),
+        Action::Release { chord } => chord
+            .keys()
+            .iter()
+            .rev()
+            .map(|k| InputEvent::Key {
+                key: *k,
+                press: Press::Up,
+            })
+            .collect(),
         Action::OpenApp { .. }
         | Action::FocusWindow { .. }
         | Action::Wait { .. }
@@ -122,16 +169,33 @@ mod tests {
 
     #[test]
     fn chords_press_modifiers_around_the_key() {
-        let a = Action::Key { chord: KeyChord::parse("ctrl+shift+s").unwrap() };
+        let a = Action::Key {
+            chord: KeyChord::parse("ctrl+shift+s").unwrap(),
+        };
         let ev = input_events(&a, &[]).unwrap();
         assert_eq!(
             ev,
             vec![
-                InputEvent::Key { key: Key::Ctrl, press: Press::Down },
-                InputEvent::Key { key: Key::Shift, press: Press::Down },
-                InputEvent::Key { key: Key::Char('s'), press: Press::Click },
-                InputEvent::Key { key: Key::Shift, press: Press::Up },
-                InputEvent::Key { key: Key::Ctrl, press: Press::Up },
+                InputEvent::Key {
+                    key: Key::Ctrl,
+                    press: Press::Down
+                },
+                InputEvent::Key {
+                    key: Key::Shift,
+                    press: Press::Down
+                },
+                InputEvent::Key {
+                    key: Key::Char('s'),
+                    press: Press::Click
+                },
+                InputEvent::Key {
+                    key: Key::Shift,
+                    press: Press::Up
+                },
+                InputEvent::Key {
+                    key: Key::Ctrl,
+                    press: Press::Up
+                },
             ]
         );
     }

@@ -89,7 +89,10 @@ impl DirectRunner {
         command: &Command,
     ) -> Result<(Action, Option<LayoutTree>), String> {
         if !command.needs_tree() {
-            return command.resolve(&empty_tree()).map(|a| (a, None)).map_err(step_error);
+            return command
+                .resolve(&empty_tree())
+                .map(|a| (a, None))
+                .map_err(step_error);
         }
         let a11y = accessibility.ok_or(
             "finding elements by name needs the accessibility bus, which is not available \
@@ -119,9 +122,21 @@ impl DirectRunner {
         commands: &[String],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, RunError> {
-        let Ports { screen, accessibility, input, memory, artifacts, clock } = ports;
-        let run = memory.start_run(task, clock.now_ms()).map_err(RunError::Storage)?;
-        on_event(Event::RunStarted { run, task: task.to_string() });
+        let Ports {
+            screen,
+            accessibility,
+            input,
+            memory,
+            artifacts,
+            clock,
+        } = ports;
+        let run = memory
+            .start_run(task, clock.now_ms())
+            .map_err(RunError::Storage)?;
+        on_event(Event::RunStarted {
+            run,
+            task: task.to_string(),
+        });
         let mut steps = Vec::new();
         let mut status = RunStatus::Succeeded;
         let mut summary = format!("{} step(s) done", commands.len());
@@ -153,7 +168,9 @@ impl DirectRunner {
                     step.ok = true;
                     match artifacts.save_screenshot(run, index, &frames) {
                         Ok(path) => step.screenshot = Some(path),
-                        Err(e) => on_event(Event::Notice { message: format!("screenshot not saved: {e}") }),
+                        Err(e) => on_event(Event::Notice {
+                            message: format!("screenshot not saved: {e}"),
+                        }),
                     }
                 }
                 Err(e) => step.error = Some(e),
@@ -174,8 +191,14 @@ impl DirectRunner {
                 break;
             }
         }
-        memory.finish_run(run, status, &summary, clock.now_ms()).map_err(RunError::Storage)?;
-        on_event(Event::RunFinished { run, status, summary });
+        memory
+            .finish_run(run, status, &summary, clock.now_ms())
+            .map_err(RunError::Storage)?;
+        on_event(Event::RunFinished {
+            run,
+            status,
+            summary,
+        });
         Ok(RunOutcome { run, status, steps })
     }
 
@@ -194,7 +217,11 @@ impl DirectRunner {
         let (action, tree) = self.resolve(accessibility, &command)?;
         step.perceive_ms = t0.elapsed().as_millis() as u64;
         if let Some(tree) = &tree {
-            on_event(Event::Perceived { step: step.index, nodes: tree.len(), ms: step.perceive_ms });
+            on_event(Event::Perceived {
+                step: step.index,
+                nodes: tree.len(),
+                ms: step.perceive_ms,
+            });
         }
         let monitors = screen.monitors().map_err(step_error)?;
         let resolved = action
@@ -227,7 +254,12 @@ impl DirectRunner {
         }
         let settled = wait_for_settle(screen, self.settle).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
-        tracing::debug!(step = step.index, settle_ms = settled.elapsed.as_millis() as u64, stable = settled.stable, "settled");
+        tracing::debug!(
+            step = step.index,
+            settle_ms = settled.elapsed.as_millis() as u64,
+            stable = settled.stable,
+            "settled"
+        );
         Ok(settled.frames)
     }
 }

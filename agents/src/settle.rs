@@ -18,7 +18,11 @@ pub struct SettlePolicy {
 
 impl Default for SettlePolicy {
     fn default() -> Self {
-        Self { min: Duration::from_millis(40), max: Duration::from_millis(2_000), stable_frames: 2 }
+        Self {
+            min: Duration::from_millis(40),
+            max: Duration::from_millis(2_000),
+            stable_frames: 2,
+        }
     }
 }
 
@@ -41,10 +45,18 @@ pub fn wait_for_settle(screen: &dyn Screen, policy: SettlePolicy) -> Result<Sett
     let mut same = 1;
     loop {
         if same >= policy.stable_frames {
-            return Ok(Settled { frames: last, elapsed: start.elapsed(), stable: true });
+            return Ok(Settled {
+                frames: last,
+                elapsed: start.elapsed(),
+                stable: true,
+            });
         }
         if start.elapsed() >= policy.max {
-            return Ok(Settled { frames: last, elapsed: start.elapsed(), stable: false });
+            return Ok(Settled {
+                frames: last,
+                elapsed: start.elapsed(),
+                stable: false,
+            });
         }
         std::thread::sleep(Duration::from_millis(15));
         let next = screen.capture_all()?;

@@ -23,20 +23,33 @@ impl SqliteMemory {
     /// `running` by a dead process as `interrupted`.
     pub fn open(path: &Path) -> Result<SqliteMemory, MemoryError> {
         let shown = path.display().to_string();
-        let err = |source| MemoryError::Sqlite { path: shown.clone(), source };
+        let err = |source| MemoryError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             // A missing directory is reported by SQLite below with the path.
             let _ = std::fs::create_dir_all(dir);
         }
         let mut conn = Connection::open(path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(err)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(err)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
         let supported = MIGRATIONS.len() as i64;
         if found > supported {
-            return Err(MemoryError::TooNew { path: shown, found, supported });
+            return Err(MemoryError::TooNew {
+                path: shown,
+                found,
+                supported,
+            });
         }
         migrate(&mut conn).map_err(err)?;
         let interrupted = conn
@@ -45,7 +58,11 @@ impl SqliteMemory {
                 [],
             )
             .map_err(err)?;
-        Ok(SqliteMemory { conn, path: path.to_path_buf(), interrupted })
+        Ok(SqliteMemory {
+            conn,
+            path: path.to_path_buf(),
+            interrupted,
+        })
     }
 
     /// How many runs were found interrupted when the store was opened.

@@ -1,4 +1,10 @@
 //! The store on real SQLite files.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use deskhand_core::ports::{MemoryStore, RunStatus, StepRecord};
 use deskhand_core::{Action, KeyChord, Point};
@@ -8,7 +14,9 @@ fn step(index: u32) -> StepRecord {
     StepRecord {
         index,
         request: "key ctrl+s".into(),
-        action: Some(Action::Key { chord: KeyChord::parse("ctrl+s").unwrap() }),
+        action: Some(Action::Key {
+            chord: KeyChord::parse("ctrl+s").unwrap(),
+        }),
         point: Some(Point::new(1.5, 2.0)),
         target: Some("push button \"Save\" (a3)".into()),
         ok: true,
@@ -29,7 +37,8 @@ fn runs_and_steps_round_trip_through_the_file() {
         let run = m.start_run("save a file", 1000).unwrap();
         m.record_step(run, &step(0)).unwrap();
         m.record_step(run, &step(1)).unwrap();
-        m.finish_run(run, RunStatus::Succeeded, "2 steps", 2000).unwrap();
+        m.finish_run(run, RunStatus::Succeeded, "2 steps", 2000)
+            .unwrap();
         run
     };
     let m = SqliteMemory::open(&path).unwrap();
@@ -39,7 +48,11 @@ fn runs_and_steps_round_trip_through_the_file() {
     assert_eq!(runs[0].status, RunStatus::Succeeded);
     assert_eq!(runs[0].finished_ms, Some(2000));
     assert_eq!(m.steps(run).unwrap(), vec![step(0), step(1)]);
-    assert!(m.steps(run + 1).unwrap_err().message.contains("does not exist"));
+    assert!(m
+        .steps(run + 1)
+        .unwrap_err()
+        .message
+        .contains("does not exist"));
 }
 
 #[test]

@@ -33,8 +33,9 @@ impl EnigoInput {
             release_keys_when_dropped: true,
             ..Settings::default()
         };
-        let enigo = enigo::Enigo::new(&settings)
-            .map_err(|e| PortError::unavailable(format!("cannot open the X display for input: {e}")))?;
+        let enigo = enigo::Enigo::new(&settings).map_err(|e| {
+            PortError::unavailable(format!("cannot open the X display for input: {e}"))
+        })?;
         Ok(EnigoInput { enigo })
     }
 }
@@ -83,9 +84,30 @@ fn key(k: Key) -> Result<enigo::Key, PortError> {
         Key::Char(c) => E::Unicode(c),
         Key::F(n) => {
             const F: [enigo::Key; 24] = [
-                E::F1, E::F2, E::F3, E::F4, E::F5, E::F6, E::F7, E::F8, E::F9, E::F10, E::F11,
-                E::F12, E::F13, E::F14, E::F15, E::F16, E::F17, E::F18, E::F19, E::F20, E::F21,
-                E::F22, E::F23, E::F24,
+                E::F1,
+                E::F2,
+                E::F3,
+                E::F4,
+                E::F5,
+                E::F6,
+                E::F7,
+                E::F8,
+                E::F9,
+                E::F10,
+                E::F11,
+                E::F12,
+                E::F13,
+                E::F14,
+                E::F15,
+                E::F16,
+                E::F17,
+                E::F18,
+                E::F19,
+                E::F20,
+                E::F21,
+                E::F22,
+                E::F23,
+                E::F24,
             ];
             *F.get(usize::from(n).wrapping_sub(1))
                 .ok_or_else(|| PortError::invalid(format!("there is no key F{n}")))?
@@ -115,7 +137,9 @@ impl EnigoInput {
                         self.enigo.text(&run).map_err(|e| failed("typing", e))?;
                         run.clear();
                     }
-                    self.enigo.key(k, Direction::Click).map_err(|e| failed("key", e))?;
+                    self.enigo
+                        .key(k, Direction::Click)
+                        .map_err(|e| failed("key", e))?;
                 }
                 None => run.push(c),
             }
@@ -142,10 +166,14 @@ impl Input for EnigoInput {
                     .map_err(|e| failed("mouse button", e))?,
                 InputEvent::Scroll { dx, dy } => {
                     if *dy != 0 {
-                        self.enigo.scroll(*dy, Axis::Vertical).map_err(|e| failed("scroll", e))?;
+                        self.enigo
+                            .scroll(*dy, Axis::Vertical)
+                            .map_err(|e| failed("scroll", e))?;
                     }
                     if *dx != 0 {
-                        self.enigo.scroll(*dx, Axis::Horizontal).map_err(|e| failed("scroll", e))?;
+                        self.enigo
+                            .scroll(*dx, Axis::Horizontal)
+                            .map_err(|e| failed("scroll", e))?;
                     }
                 }
                 InputEvent::Key { key: k, press } => self

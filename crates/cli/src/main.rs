@@ -14,7 +14,11 @@ use deskhand_host::{Config, Deskhand, Overrides};
 use crate::output::Printer;
 
 #[derive(Parser)]
-#[command(name = "deskhand", version, about = "A local-first desktop agent that sees the screen and uses keyboard and mouse")]
+#[command(
+    name = "deskhand",
+    version,
+    about = "A local-first desktop agent that sees the screen and uses keyboard and mouse"
+)]
 struct Cli {
     /// Config file (default: ~/.config/deskhand/config.toml, or $DESKHAND_CONFIG).
     #[arg(long, global = true)]
@@ -95,22 +99,33 @@ fn exit_for(status: RunStatus) -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let overrides = Overrides { config_file: cli.config.clone(), data_dir: cli.data_dir.clone() };
+    let overrides = Overrides {
+        config_file: cli.config.clone(),
+        data_dir: cli.data_dir.clone(),
+    };
     let mut printer = Printer { json: cli.json };
     match cli.command {
         Cmd::Doctor => {
             let checks = deskhand_host::doctor::run(Config::load(&overrides));
             printer.checks(&checks);
             let failed = checks.iter().any(|c| c.verdict == Verdict::Fail);
-            Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Cmd::Demo { force_virtual } => {
-            let report = deskhand_host::demo::run(&overrides, force_virtual, &mut |e| printer.event(&e))?;
+            let report =
+                deskhand_host::demo::run(&overrides, force_virtual, &mut |e| printer.event(&e))?;
             printer.demo(&report);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Schema => {
-            println!("{}", serde_json::to_string_pretty(&deskhand_core::Action::json_schema())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&deskhand_core::Action::json_schema())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         cmd => {
@@ -118,7 +133,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match cmd {
                 Cmd::Do { commands } => {
                     let task = commands.join("; ");
-                    let outcome = deskhand.run_commands(&task, &commands, &mut |e| printer.event(&e))?;
+                    let outcome =
+                        deskhand.run_commands(&task, &commands, &mut |e| printer.event(&e))?;
                     Ok(exit_for(outcome.status))
                 }
                 Cmd::Perceive { app, screenshot } => {

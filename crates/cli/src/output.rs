@@ -24,8 +24,15 @@ impl Printer {
         }
         match event {
             Event::RunStarted { run, task } => println!("run {run}: {task}"),
-            Event::Perceived { step, nodes, ms } => println!("  [{step}] perceived {nodes} nodes in {ms} ms"),
-            Event::ActionStarted { step, action, point, target } => {
+            Event::Perceived { step, nodes, ms } => {
+                println!("  [{step}] perceived {nodes} nodes in {ms} ms")
+            }
+            Event::ActionStarted {
+                step,
+                action,
+                point,
+                target,
+            } => {
                 let at = match (target, point) {
                     (Some(t), Some(p)) => format!(" -> {t} at ({:.0}, {:.0})", p.x, p.y),
                     _ => String::new(),
@@ -33,11 +40,24 @@ impl Printer {
                 let action = serde_json::to_string(action).unwrap_or_default();
                 println!("  [{step}] {action}{at}");
             }
-            Event::StepFinished { step, ok, error, ms, .. } => match (ok, error) {
+            Event::StepFinished {
+                step,
+                ok,
+                error,
+                ms,
+                ..
+            } => match (ok, error) {
                 (true, _) => println!("  [{step}] done in {ms} ms"),
-                (false, e) => println!("  [{step}] FAILED: {}", e.as_deref().unwrap_or("unknown error")),
+                (false, e) => println!(
+                    "  [{step}] FAILED: {}",
+                    e.as_deref().unwrap_or("unknown error")
+                ),
             },
-            Event::RunFinished { run, status, summary } => println!("run {run} {}: {summary}", status.as_str()),
+            Event::RunFinished {
+                run,
+                status,
+                summary,
+            } => println!("run {run} {}: {summary}", status.as_str()),
             Event::Notice { message } => println!("{message}"),
         }
     }
@@ -71,15 +91,24 @@ impl Printer {
             return Ok(());
         }
         for m in &p.monitors {
-            println!("monitor {} {}x{}+{}+{}", m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y);
+            println!(
+                "monitor {} {}x{}+{}+{}",
+                m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y
+            );
         }
-        println!("captured in {} ms, tree read in {} ms", p.capture_ms, p.tree_ms);
+        println!(
+            "captured in {} ms, tree read in {} ms",
+            p.capture_ms, p.tree_ms
+        );
         if let Some(e) = &p.tree_error {
             println!("no accessibility tree: {e}");
         }
         if let Some(tree) = tree {
             for (depth, n) in tree.walk() {
-                let b = n.bounds.map(|b| format!(" [{},{} {}x{}]", b.x, b.y, b.width, b.height)).unwrap_or_default();
+                let b = n
+                    .bounds
+                    .map(|b| format!(" [{},{} {}x{}]", b.x, b.y, b.width, b.height))
+                    .unwrap_or_default();
                 println!("{}{} {} {:?}{b}", "  ".repeat(depth), n.id, n.role, n.name);
             }
         }
@@ -92,7 +121,13 @@ impl Printer {
             return Ok(());
         }
         for r in runs {
-            println!("{:>5}  {:<11} {}  {}", r.id, r.status.as_str(), r.task, r.summary);
+            println!(
+                "{:>5}  {:<11} {}  {}",
+                r.id,
+                r.status.as_str(),
+                r.task,
+                r.summary
+            );
         }
         Ok(())
     }
@@ -103,8 +138,18 @@ impl Printer {
             return Ok(());
         }
         for s in steps {
-            let result = if s.ok { "ok".to_string() } else { format!("FAILED: {}", s.error.as_deref().unwrap_or("")) };
-            println!("{:>3}  {:<40} {}  {}", s.index, s.request, s.target.as_deref().unwrap_or(""), result);
+            let result = if s.ok {
+                "ok".to_string()
+            } else {
+                format!("FAILED: {}", s.error.as_deref().unwrap_or(""))
+            };
+            println!(
+                "{:>3}  {:<40} {}  {}",
+                s.index,
+                s.request,
+                s.target.as_deref().unwrap_or(""),
+                result
+            );
         }
         Ok(())
     }
@@ -123,7 +168,11 @@ impl Printer {
             return;
         }
         println!();
-        println!("Demo finished on display {}{}:", r.display, if r.virtual_desktop { " (virtual)" } else { "" });
+        println!(
+            "Demo finished on display {}{}:",
+            r.display,
+            if r.virtual_desktop { " (virtual)" } else { "" }
+        );
         println!("  mousepad saved    {}", r.saved_file.display());
         for line in r.content.lines() {
             println!("                    | {line}");
@@ -131,6 +180,11 @@ impl Printer {
         if let Some(s) = &r.screenshot {
             println!("  last screenshot   {s}");
         }
-        println!("  run {} with {} steps recorded in {}", r.run, r.steps.len(), r.database.display());
+        println!(
+            "  run {} with {} steps recorded in {}",
+            r.run,
+            r.steps.len(),
+            r.database.display()
+        );
     }
 }

@@ -37,7 +37,11 @@ impl Target {
 
     /// A target at a desktop point.
     pub fn desktop(x: f64, y: f64) -> Self {
-        Target::Point { x, y, space: CoordSpace::Desktop }
+        Target::Point {
+            x,
+            y,
+            space: CoordSpace::Desktop,
+        }
     }
 
     /// The point and its space, when the target is a point.
@@ -225,21 +229,28 @@ impl Action {
             Action::Type { text } if text.is_empty() => {
                 Err(ActionError::Invalid("type: text is empty".into()))
             }
-            Action::Type { text } if text.chars().count() > MAX_TYPE_LEN => Err(
-                ActionError::Invalid(format!("type: text is longer than {MAX_TYPE_LEN} characters")),
+            Action::Type { text } if text.chars().count() > MAX_TYPE_LEN => {
+                Err(ActionError::Invalid(format!(
+                    "type: text is longer than {MAX_TYPE_LEN} characters"
+                )))
+            }
+            Action::Wait { ms } if *ms > MAX_WAIT_MS => Err(ActionError::Invalid(format!(
+                "wait: {ms} ms is longer than {MAX_WAIT_MS} ms"
+            ))),
+            Action::OpenApp { name } | Action::FocusWindow { title: name }
+                if name.trim().is_empty() =>
+            {
+                Err(ActionError::Invalid(format!(
+                    "{}: name is empty",
+                    self.kind()
+                )))
+            }
+            Action::Scroll { amount, .. } if amount.dx == 0 && amount.dy == 0 => Err(
+                ActionError::Invalid("scroll: amount is zero on both axes".into()),
             ),
-            Action::Wait { ms } if *ms > MAX_WAIT_MS => {
-                Err(ActionError::Invalid(format!("wait: {ms} ms is longer than {MAX_WAIT_MS} ms")))
-            }
-            Action::OpenApp { name } | Action::FocusWindow { title: name } if name.trim().is_empty() => {
-                Err(ActionError::Invalid(format!("{}: name is empty", self.kind())))
-            }
-            Action::Scroll { amount, .. } if amount.dx == 0 && amount.dy == 0 => {
-                Err(ActionError::Invalid("scroll: amount is zero on both axes".into()))
-            }
-            Action::Scroll { amount, .. } if amount.dx.abs() > 100 || amount.dy.abs() > 100 => {
-                Err(ActionError::Invalid("scroll: more than 100 notches at once".into()))
-            }
+            Action::Scroll { amount, .. } if amount.dx.abs() > 100 || amount.dy.abs() > 100 => Err(
+                ActionError::Invalid("scroll: more than 100 notches at once".into()),
+            ),
             _ => Ok(()),
         }
     }
@@ -264,9 +275,15 @@ mod tests {
 
     #[test]
     fn json_round_trip_and_wire_shape() {
-        let a = Action::Click { target: Target::node("n12"), button: MouseButton::Left };
+        let a = Action::Click {
+            target: Target::node("n12"),
+            button: MouseButton::Left,
+        };
         let json = serde_json::to_string(&a).unwrap();
-        assert_eq!(json, r#"{"kind":"click","target":{"by":"node","id":"n12"},"button":"left"}"#);
+        assert_eq!(
+            json,
+            r#"{"kind":"click","target":{"by":"node","id":"n12"},"button":"left"}"#
+        );
         assert_eq!(Action::from_json(&json).unwrap(), a);
 
         let p = Action::from_json(
@@ -301,8 +318,20 @@ mod tests {
     #[test]
     fn schema_names_every_kind() {
         let schema = Action::json_schema().to_string();
-        for kind in ["click", "double_click", "drag", "scroll", "type", "key", "open_app", "ask_user"] {
-            assert!(schema.contains(&format!("\"{kind}\"")), "schema lacks {kind}");
+        for kind in [
+            "click",
+            "double_click",
+            "drag",
+            "scroll",
+            "type",
+            "key",
+            "open_app",
+            "ask_user",
+        ] {
+            assert!(
+                schema.contains(&format!("\"{kind}\"")),
+                "schema lacks {kind}"
+            );
         }
     }
 }

@@ -120,11 +120,19 @@ fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
 /// Parses a target from the remaining words: `'Save'`, `button 'Save'`, `640,400`.
 fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
     match words {
-        [] => Err(malformed("missing target: name it in quotes, e.g. click 'File'")),
+        [] => Err(malformed(
+            "missing target: name it in quotes, e.g. click 'File'",
+        )),
         [(w, false)] if w.contains(',') => {
             let (x, y) = w.split_once(',').unwrap_or_default();
-            let x: f64 = x.trim().parse().map_err(|_| malformed(format!("bad x in {w:?}")))?;
-            let y: f64 = y.trim().parse().map_err(|_| malformed(format!("bad y in {w:?}")))?;
+            let x: f64 = x
+                .trim()
+                .parse()
+                .map_err(|_| malformed(format!("bad x in {w:?}")))?;
+            let y: f64 = y
+                .trim()
+                .parse()
+                .map_err(|_| malformed(format!("bad y in {w:?}")))?;
             Ok(TargetQuery::At(Point::new(x, y)))
         }
         [rest @ .., (name, true)] => {
@@ -138,11 +146,18 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
                 "field" | "textbox" | "text field" => Some("text".to_string()),
                 other => Some(other.to_string()),
             };
-            Ok(TargetQuery::Label { name: name.clone(), role })
+            Ok(TargetQuery::Label {
+                name: name.clone(),
+                role,
+            })
         }
         _ => Err(malformed(format!(
             "cannot read a target from {:?}: quote the label, e.g. 'Save', or give x,y",
-            words.iter().map(|(w, _)| w.as_str()).collect::<Vec<_>>().join(" ")
+            words
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
         ))),
     }
 }
@@ -150,7 +165,9 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
 fn quoted_arg(verb: &str, words: &[(String, bool)]) -> Result<String, ActionError> {
     match words {
         [(text, true)] => Ok(text.clone()),
-        _ => Err(malformed(format!("{verb} takes one quoted argument, e.g. {verb} 'hello'"))),
+        _ => Err(malformed(format!(
+            "{verb} takes one quoted argument, e.g. {verb} 'hello'"
+        ))),
     }
 }
 
@@ -163,13 +180,18 @@ impl Command {
         };
         let verb = verb.to_lowercase();
         let (verb, rest) = match (verb.as_str(), rest.first()) {
-            ("double" | "right" | "middle", Some((w, false))) if w.eq_ignore_ascii_case("click") => {
+            ("double" | "right" | "middle", Some((w, false)))
+                if w.eq_ignore_ascii_case("click") =>
+            {
                 (format!("{verb}_click"), &rest[1..])
             }
             _ => (verb, rest),
         };
         let pointer = |v: PointerVerb| -> Result<Command, ActionError> {
-            Ok(Command::Pointer { verb: v, target: parse_target(rest)? })
+            Ok(Command::Pointer {
+                verb: v,
+                target: parse_target(rest)?,
+            })
         };
         match verb.as_str() {
             "click" => pointer(PointerVerb::Click),
@@ -239,24 +261,36 @@ impl Command {
         let target = |q: &TargetQuery| -> Result<Target, ActionError> {
             match q {
                 TargetQuery::At(p) => Ok(Target::desktop(p.x, p.y)),
-                TargetQuery::Label { name, role } => {
-                    Ok(Target::Node { id: tree.find_unique(name, role.as_deref())?.id.clone() })
-                }
+                TargetQuery::Label { name, role } => Ok(Target::Node {
+                    id: tree.find_unique(name, role.as_deref())?.id.clone(),
+                }),
             }
         };
         let action = match self {
             Command::Pointer { verb, target: q } => {
                 let t = target(q)?;
                 match verb {
-                    PointerVerb::Click => Action::Click { target: t, button: MouseButton::Left },
-                    PointerVerb::MiddleClick => Action::Click { target: t, button: MouseButton::Middle },
+                    PointerVerb::Click => Action::Click {
+                        target: t,
+                        button: MouseButton::Left,
+                    },
+                    PointerVerb::MiddleClick => Action::Click {
+                        target: t,
+                        button: MouseButton::Middle,
+                    },
                     PointerVerb::DoubleClick => Action::DoubleClick { target: t },
                     PointerVerb::RightClick => Action::RightClick { target: t },
                     PointerVerb::Hover => Action::Hover { target: t },
                 }
             }
-            Command::Scroll { target: q, amount } => Action::Scroll { target: target(q)?, amount: *amount },
-            Command::Drag { from, to } => Action::Drag { from: target(from)?, to: target(to)? },
+            Command::Scroll { target: q, amount } => Action::Scroll {
+                target: target(q)?,
+                amount: *amount,
+            },
+            Command::Drag { from, to } => Action::Drag {
+                from: target(from)?,
+                to: target(to)?,
+            },
             Command::Direct(a) => a.clone(),
         };
         action.validate()?;
@@ -284,30 +318,50 @@ mod tests {
             Command::parse("click 'File'").unwrap(),
             Command::Pointer {
                 verb: PointerVerb::Click,
-                target: TargetQuery::Label { name: "File".into(), role: None }
+                target: TargetQuery::Label {
+                    name: "File".into(),
+                    role: None
+                }
             }
         );
         assert_eq!(
             Command::parse("double click button \"Don't save\"").unwrap(),
             Command::Pointer {
                 verb: PointerVerb::DoubleClick,
-                target: TargetQuery::Label { name: "Don't save".into(), role: Some("push button".into()) }
+                target: TargetQuery::Label {
+                    name: "Don't save".into(),
+                    role: Some("push button".into())
+                }
             }
         );
         assert_eq!(
             Command::parse("type 'a\\nb'").unwrap(),
-            Command::Direct(Action::Type { text: "a\nb".into() })
+            Command::Direct(Action::Type {
+                text: "a\nb".into()
+            })
         );
-        assert!(matches!(Command::parse("key ctrl+s").unwrap(), Command::Direct(Action::Key { .. })));
+        assert!(matches!(
+            Command::parse("key ctrl+s").unwrap(),
+            Command::Direct(Action::Key { .. })
+        ));
         assert_eq!(
             Command::parse("click 10,20").unwrap(),
-            Command::Pointer { verb: PointerVerb::Click, target: TargetQuery::At(Point::new(10.0, 20.0)) }
+            Command::Pointer {
+                verb: PointerVerb::Click,
+                target: TargetQuery::At(Point::new(10.0, 20.0))
+            }
         );
         assert!(matches!(
             Command::parse("scroll down 5 'Text'").unwrap(),
-            Command::Scroll { amount: ScrollAmount { dx: 0, dy: 5 }, .. }
+            Command::Scroll {
+                amount: ScrollAmount { dx: 0, dy: 5 },
+                ..
+            }
         ));
-        assert!(matches!(Command::parse("drag 1,1 to 'Bin'").unwrap(), Command::Drag { .. }));
+        assert!(matches!(
+            Command::parse("drag 1,1 to 'Bin'").unwrap(),
+            Command::Drag { .. }
+        ));
     }
 
     #[test]
@@ -327,18 +381,20 @@ mod tests {
             let err = Command::parse(bad).unwrap_err().to_string();
             assert!(err.contains(hint), "{bad:?}: {err}");
         }
-        assert!(Command::parse("type ''").unwrap().resolve(&LayoutTree {
-            root: crate::layout::LayoutNode {
-                id: "s".into(),
-                role: "screen".into(),
-                name: String::new(),
-                text: None,
-                bounds: None,
-                states: vec![],
-                source: crate::layout::NodeSource::Display,
-                children: vec![],
-            }
-        })
-        .is_err());
+        assert!(Command::parse("type ''")
+            .unwrap()
+            .resolve(&LayoutTree {
+                root: crate::layout::LayoutNode {
+                    id: "s".into(),
+                    role: "screen".into(),
+                    name: String::new(),
+                    text: None,
+                    bounds: None,
+                    states: vec![],
+                    source: crate::layout::NodeSource::Display,
+                    children: vec![],
+                }
+            })
+            .is_err());
     }
 }

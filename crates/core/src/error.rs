@@ -57,7 +57,10 @@ pub struct PortError {
 impl PortError {
     /// Creates an error of a kind.
     pub fn new(kind: PortErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
     /// A missing service.
     pub fn unavailable(message: impl Into<String>) -> Self {

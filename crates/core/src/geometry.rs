@@ -45,7 +45,12 @@ pub struct Rect {
 impl Rect {
     /// Creates a rectangle.
     pub fn new(x: i32, y: i32, width: u32, height: u32) -> Self {
-        Self { x, y, width, height }
+        Self {
+            x,
+            y,
+            width,
+            height,
+        }
     }
 
     /// True when the rectangle covers no pixel.
@@ -88,7 +93,12 @@ impl Rect {
         if x1 <= x0 || y1 <= y0 {
             return None;
         }
-        Some(Rect::new(x0 as i32, y0 as i32, (x1 - x0) as u32, (y1 - y0) as u32))
+        Some(Rect::new(
+            x0 as i32,
+            y0 as i32,
+            (x1 - x0) as u32,
+            (y1 - y0) as u32,
+        ))
     }
 
     /// Area in pixels.
@@ -184,7 +194,12 @@ impl Frame {
             let start = (row as usize * self.width as usize + clip.x as usize) * 4;
             rgba.extend_from_slice(self.rgba.get(start..start + clip.width as usize * 4)?);
         }
-        Some(Frame { monitor: self.monitor.clone(), width: clip.width, height: clip.height, rgba })
+        Some(Frame {
+            monitor: self.monitor.clone(),
+            width: clip.width,
+            height: clip.height,
+            rgba,
+        })
     }
 }
 
@@ -215,7 +230,10 @@ pub fn to_desktop(
     monitors: &[Monitor],
 ) -> Result<Point, GeometryError> {
     if !p.x.is_finite() || !p.y.is_finite() {
-        return Err(GeometryError::Invalid(format!("({}, {}) is not a finite point", p.x, p.y)));
+        return Err(GeometryError::Invalid(format!(
+            "({}, {}) is not a finite point",
+            p.x, p.y
+        )));
     }
     let monitor_of = |index: usize| {
         monitors
@@ -225,7 +243,11 @@ pub fn to_desktop(
     };
     let desktop = match space {
         CoordSpace::Desktop => p,
-        CoordSpace::Screenshot { monitor, width, height } => {
+        CoordSpace::Screenshot {
+            monitor,
+            width,
+            height,
+        } => {
             if width == 0 || height == 0 {
                 return Err(GeometryError::Invalid(format!(
                     "screenshot size {width}x{height} is empty"
@@ -254,7 +276,10 @@ pub fn to_desktop(
     if monitors.iter().any(|m| m.bounds.contains(desktop)) {
         Ok(desktop)
     } else {
-        Err(GeometryError::OffScreen { x: desktop.x, y: desktop.y })
+        Err(GeometryError::OffScreen {
+            x: desktop.x,
+            y: desktop.y,
+        })
     }
 }
 
@@ -295,28 +320,51 @@ mod tests {
     fn screenshot_point_on_second_monitor_maps_with_offset_and_resize() {
         let ms = two_monitors();
         // A 640x400 downscaled screenshot of the right monitor: (320,200) is its centre.
-        let space = CoordSpace::Screenshot { monitor: 1, width: 640, height: 400 };
+        let space = CoordSpace::Screenshot {
+            monitor: 1,
+            width: 640,
+            height: 400,
+        };
         let p = to_desktop(Point::new(320.0, 200.0), space, &ms).unwrap();
         assert_eq!(p, Point::new(1920.0 + 640.0, 400.0));
-        let back = desktop_to_screenshot(p, &ms[1], Size { width: 640, height: 400 });
+        let back = desktop_to_screenshot(
+            p,
+            &ms[1],
+            Size {
+                width: 640,
+                height: 400,
+            },
+        );
         assert_eq!(back, Point::new(320.0, 200.0));
     }
 
     #[test]
     fn normalised_and_off_screen_points() {
         let ms = two_monitors();
-        let p = to_desktop(Point::new(0.5, 0.5), CoordSpace::Normalized { monitor: 0 }, &ms);
+        let p = to_desktop(
+            Point::new(0.5, 0.5),
+            CoordSpace::Normalized { monitor: 0 },
+            &ms,
+        );
         assert_eq!(p.unwrap(), Point::new(960.0, 540.0));
         // Below the shorter right monitor: on no monitor at all.
         let err = to_desktop(Point::new(2000.0, 900.0), CoordSpace::Desktop, &ms).unwrap_err();
         assert!(matches!(err, GeometryError::OffScreen { .. }));
         let err = to_desktop(Point::new(-5.0, 10.0), CoordSpace::Desktop, &ms).unwrap_err();
         assert!(matches!(err, GeometryError::OffScreen { .. }));
-        let err =
-            to_desktop(Point::new(1.5, 0.0), CoordSpace::Normalized { monitor: 0 }, &ms).unwrap_err();
+        let err = to_desktop(
+            Point::new(1.5, 0.0),
+            CoordSpace::Normalized { monitor: 0 },
+            &ms,
+        )
+        .unwrap_err();
         assert!(matches!(err, GeometryError::Invalid(_)));
-        let err = to_desktop(Point::new(1.0, 1.0), CoordSpace::Normalized { monitor: 7 }, &ms)
-            .unwrap_err();
+        let err = to_desktop(
+            Point::new(1.0, 1.0),
+            CoordSpace::Normalized { monitor: 7 },
+            &ms,
+        )
+        .unwrap_err();
         assert_eq!(err, GeometryError::NoSuchMonitor(7, 2));
         let err = to_desktop(Point::new(f64::NAN, 1.0), CoordSpace::Desktop, &ms).unwrap_err();
         assert!(matches!(err, GeometryError::Invalid(_)));
@@ -327,7 +375,12 @@ mod tests {
         let m = two_monitors()[1].clone();
         let (w, h) = (4u32, 3u32);
         let rgba: Vec<u8> = (0..w * h).flat_map(|i| [i as u8, 0, 0, 255]).collect();
-        let frame = Frame { monitor: m, width: w, height: h, rgba };
+        let frame = Frame {
+            monitor: m,
+            width: w,
+            height: h,
+            rgba,
+        };
         let crop = frame.crop_desktop(Rect::new(1921, 1, 10, 10)).unwrap();
         assert_eq!((crop.width, crop.height), (3, 2));
         assert_eq!(crop.pixel(0, 0), Some([5, 0, 0, 255]));

@@ -254,8 +254,14 @@ mod tests {
         let c = KeyChord::parse("Ctrl+Shift+s").unwrap();
         assert_eq!(c.keys(), &[Key::Ctrl, Key::Shift, Key::Char('s')]);
         assert_eq!(c.to_string(), "ctrl+shift+s");
-        assert_eq!(KeyChord::parse("alt+F4").unwrap().keys(), &[Key::Alt, Key::F(4)]);
-        assert_eq!(KeyChord::parse("ctrl++").unwrap().keys(), &[Key::Ctrl, Key::Char('+')]);
+        assert_eq!(
+            KeyChord::parse("alt+F4").unwrap().keys(),
+            &[Key::Alt, Key::F(4)]
+        );
+        assert_eq!(
+            KeyChord::parse("ctrl++").unwrap().keys(),
+            &[Key::Ctrl, Key::Char('+')]
+        );
         assert_eq!(KeyChord::parse("Return").unwrap().to_string(), "Return");
     }
 
@@ -263,7 +269,9 @@ mod tests {
     fn bad_chords_say_what_is_wrong() {
         assert_eq!(KeyChord::parse("  ").unwrap_err(), "empty key chord");
         assert!(KeyChord::parse("ctrl+").unwrap_err().contains("empty part"));
-        assert!(KeyChord::parse("ctrl+hyper").unwrap_err().contains("unknown key name \"hyper\""));
+        assert!(KeyChord::parse("ctrl+hyper")
+            .unwrap_err()
+            .contains("unknown key name \"hyper\""));
         assert!(KeyChord::parse("F25").unwrap_err().contains("unknown key"));
         assert!(KeyChord::parse("ctrl+ctrl").unwrap_err().contains("twice"));
     }

@@ -7,7 +7,9 @@ use crate::error::ActionError;
 use crate::geometry::{Point, Rect};
 
 /// A node id, stable for as long as the node is on screen ("a17", "w2", ...).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct NodeId(pub String);
 
@@ -156,7 +158,11 @@ pub struct LayoutTree {
 
 /// Normalises a label for matching: drops mnemonic underscores and trailing ellipses, folds case.
 fn normalise_label(s: &str) -> String {
-    let s = s.trim().trim_end_matches('…').trim_end_matches("...").trim();
+    let s = s
+        .trim()
+        .trim_end_matches('…')
+        .trim_end_matches("...")
+        .trim();
     s.replace('_', "").to_lowercase()
 }
 
@@ -186,7 +192,10 @@ impl LayoutTree {
 
     /// The node with the id, if present.
     pub fn get(&self, id: &NodeId) -> Option<&LayoutNode> {
-        self.walk().into_iter().map(|(_, n)| n).find(|n| &n.id == id)
+        self.walk()
+            .into_iter()
+            .map(|(_, n)| n)
+            .find(|n| &n.id == id)
     }
 
     /// Finds the one on-screen node that matches a label (and a role, if given).
@@ -222,23 +231,35 @@ impl LayoutTree {
         let Some(best) = candidates.iter().map(|(r, _)| *r).min() else {
             return Err(ActionError::NotFound(query));
         };
-        let top: Vec<&LayoutNode> =
-            candidates.iter().filter(|(r, _)| *r == best).map(|(_, n)| *n).collect();
+        let top: Vec<&LayoutNode> = candidates
+            .iter()
+            .filter(|(r, _)| *r == best)
+            .map(|(_, n)| *n)
+            .collect();
         match top.as_slice() {
             [one] => Ok(one),
             many => Err(ActionError::Ambiguous {
                 query,
-                candidates: many.iter().map(|n| n.describe()).collect::<Vec<_>>().join(", "),
+                candidates: many
+                    .iter()
+                    .map(|n| n.describe())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         }
     }
 
     /// The desktop point to act on for a node: the centre of its on-screen box.
     pub fn action_point(&self, id: &NodeId) -> Result<Point, ActionError> {
-        let node = self.get(id).ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
+        let node = self
+            .get(id)
+            .ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
         match node.bounds {
             Some(b) if !b.is_empty() => Ok(b.center()),
-            _ => Err(ActionError::Unresolvable(format!("{} has no on-screen box", node.describe()))),
+            _ => Err(ActionError::Unresolvable(format!(
+                "{} has no on-screen box",
+                node.describe()
+            ))),
         }
     }
 }
@@ -289,18 +310,36 @@ mod tests {
     fn finds_by_label_preferring_exact_interactive_matches() {
         let t = tree();
         assert_eq!(t.find_unique("File", None).unwrap().id, NodeId::from("a1"));
-        assert_eq!(t.find_unique("save as", None).unwrap().id, NodeId::from("a2"));
+        assert_eq!(
+            t.find_unique("save as", None).unwrap().id,
+            NodeId::from("a2")
+        );
         assert_eq!(t.find_unique("Save", None).unwrap().id, NodeId::from("a3"));
-        assert_eq!(t.find_unique("Save", Some("label")).unwrap().id, NodeId::from("a4"));
-        assert_eq!(t.action_point(&"a3".into()).unwrap(), Point::new(70.0, 10.0));
+        assert_eq!(
+            t.find_unique("Save", Some("label")).unwrap().id,
+            NodeId::from("a4")
+        );
+        assert_eq!(
+            t.action_point(&"a3".into()).unwrap(),
+            Point::new(70.0, 10.0)
+        );
     }
 
     #[test]
     fn absence_and_ambiguity_are_errors() {
         let t = tree();
-        assert!(matches!(t.find_unique("Quit", None), Err(ActionError::NotFound(_))));
+        assert!(matches!(
+            t.find_unique("Quit", None),
+            Err(ActionError::NotFound(_))
+        ));
         let err = t.find_unique("OK", None).unwrap_err();
-        assert!(err.to_string().contains("a5") && err.to_string().contains("a6"), "{err}");
-        assert!(matches!(t.action_point(&"zz".into()), Err(ActionError::UnknownNode(_))));
+        assert!(
+            err.to_string().contains("a5") && err.to_string().contains("a6"),
+            "{err}"
+        );
+        assert!(matches!(
+            t.action_point(&"zz".into()),
+            Err(ActionError::UnknownNode(_))
+        ));
     }
 }

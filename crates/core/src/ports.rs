@@ -47,7 +47,12 @@ pub struct TreeQuery {
 impl TreeQuery {
     /// A query with default limits (5,000 nodes, depth 40, 3 s).
     pub fn new(scope: TreeScope) -> Self {
-        Self { scope, max_nodes: 5_000, max_depth: 40, timeout: Duration::from_secs(3) }
+        Self {
+            scope,
+            max_nodes: 5_000,
+            max_depth: 40,
+            timeout: Duration::from_secs(3),
+        }
     }
 }
 

@@ -56,6 +56,9 @@ mod tests {
         assert_eq!(TaskSpec::from_json(good).unwrap().max_steps, 15);
         let bad = "{\"id\":\"t\",\n\"instrction\":\"do it\",\"evaluator\":{}}";
         let err = TaskSpec::from_json(bad).unwrap_err();
-        assert!(err.contains("instrction") && err.contains("line 2"), "{err}");
+        assert!(
+            err.contains("instrction") && err.contains("line 2"),
+            "{err}"
+        );
     }
 }

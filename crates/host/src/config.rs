@@ -114,10 +114,14 @@ impl Env {
 }
 
 fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-    toml::from_str(&text)
-        .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 impl Config {
@@ -132,7 +136,9 @@ impl Config {
             .join("deskhand/config.toml");
         let (file, raw) = match cli.config_file.clone().or_else(|| env.config.clone()) {
             Some(explicit) => (Some(explicit.clone()), read_file(&explicit)?),
-            None if default_file.is_file() => (Some(default_file.clone()), read_file(&default_file)?),
+            None if default_file.is_file() => {
+                (Some(default_file.clone()), read_file(&default_file)?)
+            }
             None => (None, RawConfig::default()),
         };
         let data_dir = cli
@@ -141,7 +147,10 @@ impl Config {
             .or_else(|| env.data.clone())
             .or(raw.data_dir)
             .unwrap_or_else(|| {
-                env.xdg_data.clone().unwrap_or_else(|| home.join(".local/share")).join("deskhand")
+                env.xdg_data
+                    .clone()
+                    .unwrap_or_else(|| home.join(".local/share"))
+                    .join("deskhand")
             });
         let cache_dir = env
             .cache
@@ -186,7 +195,10 @@ mod tests {
     use super::*;
 
     fn env(home: &Path) -> Env {
-        Env { home: Some(home.to_path_buf()), ..Env::default() }
+        Env {
+            home: Some(home.to_path_buf()),
+            ..Env::default()
+        }
     }
 
     #[test]
@@ -206,9 +218,18 @@ mod tests {
 
         let mut e = env(dir.path());
         e.data = Some("/from/env".into());
-        assert_eq!(Config::resolve(&e, &Overrides::default()).unwrap().data_dir, PathBuf::from("/from/env"));
-        let cli = Overrides { data_dir: Some("/from/cli".into()), ..Default::default() };
-        assert_eq!(Config::resolve(&e, &cli).unwrap().data_dir, PathBuf::from("/from/cli"));
+        assert_eq!(
+            Config::resolve(&e, &Overrides::default()).unwrap().data_dir,
+            PathBuf::from("/from/env")
+        );
+        let cli = Overrides {
+            data_dir: Some("/from/cli".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            Config::resolve(&e, &cli).unwrap().data_dir,
+            PathBuf::from("/from/cli")
+        );
     }
 
     #[test]
@@ -216,13 +237,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "data_dir = \"/x\"\nsetle_max_ms = 5\n").unwrap();
-        let cli = Overrides { config_file: Some(file.clone()), ..Default::default() };
-        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
-        assert!(err.contains("setle_max_ms") && err.contains("line 2"), "{err}");
+        let cli = Overrides {
+            config_file: Some(file.clone()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&env(dir.path()), &cli)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("setle_max_ms") && err.contains("line 2"),
+            "{err}"
+        );
         std::fs::write(&file, "settle_max_ms = 1\n").unwrap();
-        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        let err = Config::resolve(&env(dir.path()), &cli)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("outside"), "{err}");
-        let cli = Overrides { config_file: Some(dir.path().join("missing.toml")), ..Default::default() };
-        assert!(Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string().contains("missing.toml"));
+        let cli = Overrides {
+            config_file: Some(dir.path().join("missing.toml")),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&env(dir.path()), &cli)
+            .unwrap_err()
+            .to_string()
+            .contains("missing.toml"));
     }
 }

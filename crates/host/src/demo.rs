@@ -50,8 +50,13 @@ impl Drop for OwnApp {
 
 /// Where the demo keeps a desktop and app alive until it returns.
 enum Stage {
-    Virtual { _desktop: VirtualDesktop },
-    Own { _app: OwnApp, _home: tempfile::TempDir },
+    Virtual {
+        _desktop: VirtualDesktop,
+    },
+    Own {
+        _app: OwnApp,
+        _home: tempfile::TempDir,
+    },
 }
 
 /// Runs the demo. `force_virtual` starts a virtual desktop even when DISPLAY is set.
@@ -66,13 +71,19 @@ pub fn run(
         let mut desktop = VirtualDesktop::start(DesktopOptions::default())?;
         desktop.export_env();
         on_event(Event::Notice {
-            message: format!("started a virtual desktop on {} (no display was set)", desktop.display()),
+            message: format!(
+                "started a virtual desktop on {} (no display was set)",
+                desktop.display()
+            ),
         });
         let app = desktop.launch(&["mousepad"])?;
         desktop.wait_window(Some(&app), "Mousepad", Duration::from_secs(20))?;
         Stage::Virtual { _desktop: desktop }
     } else {
-        let home = tempfile::tempdir().map_err(|source| HostError::Io { context: "create a HOME for mousepad".into(), source })?;
+        let home = tempfile::tempdir().map_err(|source| HostError::Io {
+            context: "create a HOME for mousepad".into(),
+            source,
+        })?;
         let child = Command::new("mousepad")
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join(".config"))
@@ -81,26 +92,45 @@ pub fn run(
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .map_err(|source| HostError::Io { context: "start mousepad (install it with `./x setup`)".into(), source })?;
-        Stage::Own { _app: OwnApp(child), _home: home }
+            .map_err(|source| HostError::Io {
+                context: "start mousepad (install it with `./x setup`)".into(),
+                source,
+            })?;
+        Stage::Own {
+            _app: OwnApp(child),
+            _home: home,
+        }
     };
     let config = Config::load(cli).map_err(|e| HostError::Other(e.to_string()))?;
     let display = config.display.clone().unwrap_or_default();
     let deskhand = Deskhand::open(config)?;
     let editor = wait_for_editor(&deskhand, Duration::from_secs(20))?;
-    on_event(Event::Notice { message: format!("mousepad is up: {} accessible nodes", editor.len()) });
+    on_event(Event::Notice {
+        message: format!("mousepad is up: {} accessible nodes", editor.len()),
+    });
 
     let out_dir = deskhand.config().data_dir.join("demo");
-    std::fs::create_dir_all(&out_dir).map_err(|source| HostError::Io { context: format!("create {}", out_dir.display()), source })?;
+    std::fs::create_dir_all(&out_dir).map_err(|source| HostError::Io {
+        context: format!("create {}", out_dir.display()),
+        source,
+    })?;
     let stamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or_default();
     let saved_file = out_dir.join(format!("note-{stamp}.txt"));
     let commands = demo_commands(&saved_file);
-    let outcome = deskhand.run_commands("demo: write a note in mousepad and save it", &commands, on_event)?;
+    let outcome = deskhand.run_commands(
+        "demo: write a note in mousepad and save it",
+        &commands,
+        on_event,
+    )?;
     if outcome.status != deskhand_core::ports::RunStatus::Succeeded {
-        let why = outcome.steps.iter().find_map(|s| s.error.clone()).unwrap_or_default();
+        let why = outcome
+            .steps
+            .iter()
+            .find_map(|s| s.error.clone())
+            .unwrap_or_default();
         return Err(HostError::Other(format!("the demo run failed: {why}")));
     }
     let content = wait_for_file(&saved_file, Duration::from_secs(10))?;
@@ -123,7 +153,11 @@ pub fn run(
 /// The scripted task, in the `deskhand do` language: every target found by its accessible
 /// name or role in the live tree.
 pub fn demo_commands(saved_file: &Path) -> Vec<String> {
-    let quoted = saved_file.display().to_string().replace('\\', "\\\\").replace('\'', "\\'");
+    let quoted = saved_file
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('\'', "\\'");
     vec![
         "click text ''".to_string(),
         format!("type '{}'", DEMO_TEXT.replace('\n', "\\n")),
@@ -141,7 +175,12 @@ fn wait_for_editor(deskhand: &Deskhand, timeout: Duration) -> Result<LayoutTree,
     let mut last = String::from("no tree yet");
     while start.elapsed() < timeout {
         match deskhand.tree(TreeScope::App("mousepad".into())) {
-            Ok(tree) if tree.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable)) => {
+            Ok(tree)
+                if tree
+                    .walk()
+                    .iter()
+                    .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable)) =>
+            {
                 return Ok(tree)
             }
             Ok(_) => last = "the tree has no editable text yet".into(),
@@ -165,5 +204,8 @@ fn wait_for_file(path: &Path, timeout: Duration) -> Result<String, HostError> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(HostError::Other(format!("mousepad did not save {} within {timeout:?}", path.display())))
+    Err(HostError::Other(format!(
+        "mousepad did not save {} within {timeout:?}",
+        path.display()
+    )))
 }

@@ -32,7 +32,12 @@ pub struct Check {
 }
 
 fn check(name: &str, verdict: Verdict, detail: impl Into<String>, fix: Option<&str>) -> Check {
-    Check { name: name.into(), verdict, detail: detail.into(), fix: fix.map(str::to_string) }
+    Check {
+        name: name.into(),
+        verdict,
+        detail: detail.into(),
+        fix: fix.map(str::to_string),
+    }
 }
 
 const SETUP: &str = "./x setup";
@@ -42,7 +47,12 @@ pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
     let config = match config {
         Ok(c) => c,
         Err(e) => {
-            return vec![check("config", Verdict::Fail, e.to_string(), Some("fix the file named above"))]
+            return vec![check(
+                "config",
+                Verdict::Fail,
+                e.to_string(),
+                Some("fix the file named above"),
+            )]
         }
     };
     let mut checks = vec![check(
@@ -58,14 +68,29 @@ pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
     checks.push(accessibility(&config));
     let paths = ModelPaths::from_cache_dir(&config.cache_dir);
     checks.push(match init_runtime(&paths.onnxruntime) {
-        Ok(()) => check("onnx runtime", Verdict::Ok, format!("loaded {}", paths.onnxruntime.display()), None),
+        Ok(()) => check(
+            "onnx runtime",
+            Verdict::Ok,
+            format!("loaded {}", paths.onnxruntime.display()),
+            None,
+        ),
         Err(e) => check("onnx runtime", Verdict::Fail, e.to_string(), Some(SETUP)),
     });
     for file in paths.verify() {
         let name = format!("model {}", file.name);
         checks.push(match file.status {
-            ChecksumStatus::Ok => check(&name, Verdict::Ok, format!("{} bytes, sha256 ok", file.size), None),
-            ChecksumStatus::Missing => check(&name, Verdict::Fail, format!("missing: {}", file.path.display()), Some(SETUP)),
+            ChecksumStatus::Ok => check(
+                &name,
+                Verdict::Ok,
+                format!("{} bytes, sha256 ok", file.size),
+                None,
+            ),
+            ChecksumStatus::Missing => check(
+                &name,
+                Verdict::Fail,
+                format!("missing: {}", file.path.display()),
+                Some(SETUP),
+            ),
             ChecksumStatus::Mismatch { expected, actual } => check(
                 &name,
                 Verdict::Fail,
@@ -76,10 +101,22 @@ pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
             ChecksumStatus::Unknown => check(&name, Verdict::Warn, "no checksum known", None),
         });
     }
-    checks.push(match deskhand_memory::SqliteMemory::open(&config.database()) {
-        Ok(m) => check("database", Verdict::Ok, format!("{} opens", m.path().display()), None),
-        Err(e) => check("database", Verdict::Fail, e.to_string(), Some("use --data-dir with a writable directory")),
-    });
+    checks.push(
+        match deskhand_memory::SqliteMemory::open(&config.database()) {
+            Ok(m) => check(
+                "database",
+                Verdict::Ok,
+                format!("{} opens", m.path().display()),
+                None,
+            ),
+            Err(e) => check(
+                "database",
+                Verdict::Fail,
+                e.to_string(),
+                Some("use --data-dir with a writable directory"),
+            ),
+        },
+    );
     checks
 }
 
@@ -90,19 +127,39 @@ fn display(config: &Config) -> Check {
         } else {
             "no X display (DISPLAY is not set)"
         };
-        return check("display", Verdict::Fail, detail, Some("run inside an X session, or `./x demo` (starts a virtual desktop)"));
+        return check(
+            "display",
+            Verdict::Fail,
+            detail,
+            Some("run inside an X session, or `./x demo` (starts a virtual desktop)"),
+        );
     };
     let screen = deskhand_perception::XcapScreen::new();
     match screen.monitors() {
         Ok(monitors) => {
             let list: Vec<String> = monitors
                 .iter()
-                .map(|m| format!("{} {}x{}+{}+{} scale {}", m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y, m.scale))
+                .map(|m| {
+                    format!(
+                        "{} {}x{}+{}+{} scale {}",
+                        m.name, m.bounds.width, m.bounds.height, m.bounds.x, m.bounds.y, m.scale
+                    )
+                })
                 .collect();
             let kind = if config.wayland { "Xwayland" } else { "X11" };
-            check("display", Verdict::Ok, format!("{kind} display {display}: {}", list.join(", ")), None)
+            check(
+                "display",
+                Verdict::Ok,
+                format!("{kind} display {display}: {}", list.join(", ")),
+                None,
+            )
         }
-        Err(e) => check("display", Verdict::Fail, format!("{display}: {e}"), Some("check that the X server named by DISPLAY is running")),
+        Err(e) => check(
+            "display",
+            Verdict::Fail,
+            format!("{display}: {e}"),
+            Some("check that the X server named by DISPLAY is running"),
+        ),
     }
 }
 
@@ -118,7 +175,12 @@ fn accessibility(config: &Config) -> Check {
     match deskhand_perception::AtspiReader::connect().and_then(|r| r.applications()) {
         Ok(apps) => {
             let names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
-            check("accessibility", Verdict::Ok, format!("AT-SPI bus up, {} app(s): {}", apps.len(), names.join(", ")), None)
+            check(
+                "accessibility",
+                Verdict::Ok,
+                format!("AT-SPI bus up, {} app(s): {}", apps.len(), names.join(", ")),
+                None,
+            )
         }
         Err(e) => check(
             "accessibility",

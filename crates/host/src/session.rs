@@ -94,7 +94,9 @@ pub struct Deskhand {
 
 impl std::fmt::Debug for Deskhand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Deskhand").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Deskhand")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -144,7 +146,14 @@ impl Deskhand {
             },
             None => (None, self.accessibility_error.clone()),
         };
-        Ok(Perception { monitors, frames, tree, tree_error, capture_ms, tree_ms: t.elapsed().as_millis() as u64 })
+        Ok(Perception {
+            monitors,
+            frames,
+            tree,
+            tree_error,
+            capture_ms,
+            tree_ms: t.elapsed().as_millis() as u64,
+        })
     }
 
     /// The accessibility tree for a scope.
@@ -175,14 +184,27 @@ impl Deskhand {
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, HostError> {
         self.cancel.store(false, Ordering::SeqCst);
-        let mut input_slot = self.input.lock().map_err(|_| HostError::Other("input lock poisoned".into()))?;
+        let mut input_slot = self
+            .input
+            .lock()
+            .map_err(|_| HostError::Other("input lock poisoned".into()))?;
         if input_slot.is_none() {
             *input_slot = Some(EnigoInput::open(self.config.display.as_deref())?);
         }
-        let input = input_slot.as_mut().ok_or_else(|| HostError::Other("input unavailable".into()))?;
-        let mut memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
-        let artifacts = PngArtifacts { dir: self.config.screenshots() };
-        let mut runner = DirectRunner { cancel: self.cancel.clone(), ..DirectRunner::default() };
+        let input = input_slot
+            .as_mut()
+            .ok_or_else(|| HostError::Other("input unavailable".into()))?;
+        let mut memory = self
+            .memory
+            .lock()
+            .map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let artifacts = PngArtifacts {
+            dir: self.config.screenshots(),
+        };
+        let mut runner = DirectRunner {
+            cancel: self.cancel.clone(),
+            ..DirectRunner::default()
+        };
         runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
         let ports = Ports {
             screen: &self.screen,
@@ -197,13 +219,19 @@ impl Deskhand {
 
     /// The most recent runs.
     pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, HostError> {
-        let memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let memory = self
+            .memory
+            .lock()
+            .map_err(|_| HostError::Other("database lock poisoned".into()))?;
         Ok(memory.recent_runs(limit)?)
     }
 
     /// The steps of a run.
     pub fn steps(&self, run: i64) -> Result<Vec<StepRecord>, HostError> {
-        let memory = self.memory.lock().map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let memory = self
+            .memory
+            .lock()
+            .map_err(|_| HostError::Other("database lock poisoned".into()))?;
         Ok(memory.steps(run)?)
     }
 }

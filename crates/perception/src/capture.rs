@@ -30,7 +30,12 @@ fn describe(index: usize, m: &xcap::Monitor) -> Result<Monitor, PortError> {
     Ok(Monitor {
         index,
         name: m.name().map_err(err)?,
-        bounds: Rect::new(m.x().map_err(err)?, m.y().map_err(err)?, m.width().map_err(err)?, m.height().map_err(err)?),
+        bounds: Rect::new(
+            m.x().map_err(err)?,
+            m.y().map_err(err)?,
+            m.width().map_err(err)?,
+            m.height().map_err(err)?,
+        ),
         scale: f64::from(m.scale_factor().map_err(err)?),
         primary: m.is_primary().map_err(err)?,
     })
@@ -57,12 +62,22 @@ impl Screen for XcapScreen {
         all_monitors()?
             .into_iter()
             .map(|(monitor, m)| {
-                let image = m.capture_image().map_err(|e| xcap_error("capture the screen", e))?;
+                let image = m
+                    .capture_image()
+                    .map_err(|e| xcap_error("capture the screen", e))?;
                 let (width, height) = image.dimensions();
                 if width == 0 || height == 0 {
-                    return Err(PortError::failed(format!("monitor {} gave an empty image", monitor.name)));
+                    return Err(PortError::failed(format!(
+                        "monitor {} gave an empty image",
+                        monitor.name
+                    )));
                 }
-                Ok(Frame { monitor, width, height, rgba: image.into_raw() })
+                Ok(Frame {
+                    monitor,
+                    width,
+                    height,
+                    rgba: image.into_raw(),
+                })
             })
             .collect()
     }
@@ -82,5 +97,8 @@ pub fn encode_png(frame: &Frame) -> Result<Vec<u8>, PortError> {
 /// Picks the monitor to treat as main: the primary one, or the first where none is primary
 /// (Xvfb reports none).
 pub fn main_frame(frames: &[Frame]) -> Option<&Frame> {
-    frames.iter().find(|f| f.monitor.primary).or_else(|| frames.first())
+    frames
+        .iter()
+        .find(|f| f.monitor.primary)
+        .or_else(|| frames.first())
 }

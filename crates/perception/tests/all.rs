@@ -1,2 +1,8 @@
 //! Perception on real desktops.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 mod suite;

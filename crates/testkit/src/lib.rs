@@ -21,7 +21,9 @@ pub struct AppSession {
 
 impl std::fmt::Debug for AppSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppSession").field("display", &self.desktop.display()).finish_non_exhaustive()
+        f.debug_struct("AppSession")
+            .field("display", &self.desktop.display())
+            .finish_non_exhaustive()
     }
 }
 
@@ -33,13 +35,20 @@ pub fn start_app(
     atspi_name: &str,
     ready: impl Fn(&LayoutTree) -> bool,
 ) -> Result<AppSession, String> {
-    let mut desktop = VirtualDesktop::start(DesktopOptions::default()).map_err(|e| e.to_string())?;
+    let mut desktop =
+        VirtualDesktop::start(DesktopOptions::default()).map_err(|e| e.to_string())?;
     desktop.export_env();
     let app = desktop.launch(argv).map_err(|e| e.to_string())?;
-    desktop.wait_window(Some(&app), title_regex, Duration::from_secs(20)).map_err(|e| e.to_string())?;
+    desktop
+        .wait_window(Some(&app), title_regex, Duration::from_secs(20))
+        .map_err(|e| e.to_string())?;
     let reader = AtspiReader::connect().map_err(|e| e.to_string())?;
     wait_for_tree(&reader, atspi_name, Duration::from_secs(20), ready)?;
-    Ok(AppSession { desktop, app, reader })
+    Ok(AppSession {
+        desktop,
+        app,
+        reader,
+    })
 }
 
 /// Polls the app's tree until `ready` holds; the error carries the last thing seen.
@@ -59,10 +68,15 @@ pub fn wait_for_tree(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(format!("{app}'s accessibility tree was not ready within {timeout:?}: {last}"))
+    Err(format!(
+        "{app}'s accessibility tree was not ready within {timeout:?}: {last}"
+    ))
 }
 
 /// The first on-screen node with this role and name.
 pub fn find<'t>(tree: &'t LayoutTree, role: &str, name: &str) -> Option<&'t LayoutNode> {
-    tree.walk().into_iter().map(|(_, n)| n).find(|n| n.role == role && n.name == name && n.is_on_screen())
+    tree.walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.role == role && n.name == name && n.is_on_screen())
 }

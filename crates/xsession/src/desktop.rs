@@ -80,7 +80,15 @@ impl VirtualDesktop {
         let mut cmd = Command::new(xvfb);
         cmd.args(["-displayfd", "1", "-screen", "0"])
             .arg(format!("{}x{}x24", options.width, options.height))
-            .args(["-nolisten", "tcp", "-dpi", "96", "+extension", "RANDR", "-noreset"]);
+            .args([
+                "-nolisten",
+                "tcp",
+                "-dpi",
+                "96",
+                "+extension",
+                "RANDR",
+                "-noreset",
+            ]);
         let mut x = spawn_with_stdout("Xvfb", cmd, writer, &log)?;
         let number = read_display_number(&mut reader, &mut x, options.timeout)?;
         let display = format!(":{number}");
@@ -133,7 +141,10 @@ impl VirtualDesktop {
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![
             ("DISPLAY".to_string(), self.display.clone()),
-            ("XDG_RUNTIME_DIR".to_string(), self.runtime_dir.path().display().to_string()),
+            (
+                "XDG_RUNTIME_DIR".to_string(),
+                self.runtime_dir.path().display().to_string(),
+            ),
             ("GDK_BACKEND".to_string(), "x11".to_string()),
             ("GTK_MODULES".to_string(), "gail:atk-bridge".to_string()),
             ("NO_AT_BRIDGE".to_string(), "0".to_string()),
@@ -158,14 +169,18 @@ impl VirtualDesktop {
 
     fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
-        cmd.env_remove("WAYLAND_DISPLAY").env_remove("XDG_SESSION_TYPE").envs(self.env());
+        cmd.env_remove("WAYLAND_DISPLAY")
+            .env_remove("XDG_SESSION_TYPE")
+            .envs(self.env());
         cmd
     }
 
     fn spawn_session_process(&mut self, name: &str, cmd: Command) -> Result<(), SessionError> {
         let log = self.runtime_dir.path().join(format!("{name}.log"));
         let mut cmd = cmd;
-        cmd.env_remove("WAYLAND_DISPLAY").env_remove("XDG_SESSION_TYPE").envs(self.env());
+        cmd.env_remove("WAYLAND_DISPLAY")
+            .env_remove("XDG_SESSION_TYPE")
+            .envs(self.env());
         let p = Managed::spawn(name, cmd, Some(&log))?;
         self.processes.push(p);
         Ok(())
@@ -175,7 +190,8 @@ impl VirtualDesktop {
         let socket = self.runtime_dir.path().join("bus");
         let address = format!("unix:path={}", socket.display());
         let mut cmd = Command::new(require("dbus-daemon")?);
-        cmd.args(["--session", "--nofork", "--nopidfile"]).arg(format!("--address={address}"));
+        cmd.args(["--session", "--nofork", "--nopidfile"])
+            .arg(format!("--address={address}"));
         self.spawn_session_process("dbus-daemon", cmd)?;
         let timeout = self.timeout;
         poll("the session D-Bus socket", timeout, || {
@@ -184,7 +200,11 @@ impl VirtualDesktop {
         })?;
         self.bus_address = Some(address);
         // Starts at-spi-bus-launcher through D-Bus activation.
-        self.dbus_send(&["--dest=org.a11y.Bus", "/org/a11y/bus", "org.a11y.Bus.GetAddress"])?;
+        self.dbus_send(&[
+            "--dest=org.a11y.Bus",
+            "/org/a11y/bus",
+            "org.a11y.Bus.GetAddress",
+        ])?;
         poll("the AT-SPI bus (org.a11y.Bus)", timeout, || {
             let out = self.dbus_send(&[
                 "--dest=org.freedesktop.DBus",
@@ -249,13 +269,17 @@ impl VirtualDesktop {
 
     /// Starts an application in this desktop with a fresh throw-away HOME.
     pub fn launch(&mut self, argv: &[&str]) -> Result<AppHandle, SessionError> {
-        let (program, args) =
-            argv.split_first().ok_or_else(|| SessionError::MissingProgram {
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| SessionError::MissingProgram {
                 program: "(empty command)".into(),
                 package: "matching".into(),
             })?;
         let path = require(program)?;
-        let home = self.runtime_dir.path().join(format!("home-{}", self.apps.len()));
+        let home = self
+            .runtime_dir
+            .path()
+            .join(format!("home-{}", self.apps.len()));
         for sub in [".config", ".local/share", ".cache"] {
             std::fs::create_dir_all(home.join(sub)).map_err(SessionError::io("create HOME"))?;
         }
@@ -266,9 +290,16 @@ impl VirtualDesktop {
             .env("XDG_DATA_HOME", home.join(".local/share"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
             .current_dir(&home);
-        let log = self.runtime_dir.path().join(format!("app-{}-{}.log", self.apps.len(), program));
+        let log = self
+            .runtime_dir
+            .path()
+            .join(format!("app-{}-{}.log", self.apps.len(), program));
         let p = Managed::spawn(program, cmd, Some(&log))?;
-        let handle = AppHandle { pid: p.pid(), home, log };
+        let handle = AppHandle {
+            pid: p.pid(),
+            home,
+            log,
+        };
         self.processes.push(p);
         self.apps.push(handle.clone());
         Ok(handle)
@@ -293,7 +324,11 @@ impl VirtualDesktop {
                     p.check_alive()?;
                 }
             }
-            Ok(self.windows()?.into_iter().find(|(_, t)| re.is_match(t)).map(|(id, _)| id))
+            Ok(self
+                .windows()?
+                .into_iter()
+                .find(|(_, t)| re.is_match(t))
+                .map(|(id, _)| id))
         })
     }
 
@@ -371,9 +406,18 @@ fn spawn_with_stdout(
 ) -> Result<Managed, SessionError> {
     use std::os::unix::process::CommandExt;
     let err = std::fs::File::create(log).map_err(SessionError::io("create the Xvfb log"))?;
-    cmd.process_group(0).stdin(std::process::Stdio::null()).stdout(stdout).stderr(err);
-    let child = cmd.spawn().map_err(SessionError::io(format!("start {name}")))?;
-    Ok(Managed { name: name.to_string(), child, log: Some(log.to_path_buf()) })
+    cmd.process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(err);
+    let child = cmd
+        .spawn()
+        .map_err(SessionError::io(format!("start {name}")))?;
+    Ok(Managed {
+        name: name.to_string(),
+        child,
+        log: Some(log.to_path_buf()),
+    })
 }
 
 /// Reads the display number Xvfb writes once it is ready, bounded by a timeout.
@@ -383,7 +427,9 @@ fn read_display_number(
     timeout: Duration,
 ) -> Result<u32, SessionError> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut reader = reader.try_clone().map_err(SessionError::io("clone the Xvfb pipe"))?;
+    let mut reader = reader
+        .try_clone()
+        .map_err(SessionError::io("clone the Xvfb pipe"))?;
     std::thread::spawn(move || {
         let mut buf = String::new();
         let mut byte = [0u8; 1];
@@ -409,7 +455,10 @@ fn read_display_number(
         },
         Err(_) => {
             xvfb.check_alive()?;
-            Err(SessionError::Timeout { what: "Xvfb to accept connections".into(), waited: timeout })
+            Err(SessionError::Timeout {
+                what: "Xvfb to accept connections".into(),
+                waited: timeout,
+            })
         }
     }
 }

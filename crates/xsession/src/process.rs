@@ -95,15 +95,24 @@ impl Managed {
         use std::os::unix::process::CommandExt;
         command.process_group(0).stdin(Stdio::null());
         if let Some(log) = log {
-            let out = std::fs::File::create(log).map_err(SessionError::io(format!("create {}", log.display())))?;
-            let err = out.try_clone().map_err(SessionError::io("clone log handle"))?;
+            let out = std::fs::File::create(log)
+                .map_err(SessionError::io(format!("create {}", log.display())))?;
+            let err = out
+                .try_clone()
+                .map_err(SessionError::io("clone log handle"))?;
             command.stdout(out).stderr(err);
         } else {
             command.stdout(Stdio::null()).stderr(Stdio::null());
         }
-        let child = command.spawn().map_err(SessionError::io(format!("start {name}")))?;
+        let child = command
+            .spawn()
+            .map_err(SessionError::io(format!("start {name}")))?;
         tracing::debug!(name, pid = child.id(), "started");
-        Ok(Managed { name: name.to_string(), child, log: log.map(Path::to_path_buf) })
+        Ok(Managed {
+            name: name.to_string(),
+            child,
+            log: log.map(Path::to_path_buf),
+        })
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -119,12 +128,19 @@ impl Managed {
                 log: self.log_tail(),
             }),
             Ok(None) => Ok(()),
-            Err(e) => Err(SessionError::Io { context: format!("poll {}", self.name), source: e }),
+            Err(e) => Err(SessionError::Io {
+                context: format!("poll {}", self.name),
+                source: e,
+            }),
         }
     }
 
     pub(crate) fn log_tail(&self) -> String {
-        let text = self.log.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+        let text = self
+            .log
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
         let start = text.len().saturating_sub(600);
         text.get(start..).unwrap_or_default().trim().to_string()
     }
@@ -177,7 +193,10 @@ pub(crate) fn poll<T>(
             return Ok(v);
         }
         if start.elapsed() >= timeout {
-            return Err(SessionError::Timeout { what: what.to_string(), waited: start.elapsed() });
+            return Err(SessionError::Timeout {
+                what: what.to_string(),
+                waited: start.elapsed(),
+            });
         }
         std::thread::sleep(delay);
         delay = (delay * 2).min(Duration::from_millis(50));

@@ -1,4 +1,10 @@
 //! Brings real desktops up and down.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::time::{Duration, Instant};
 
@@ -8,7 +14,11 @@ use deskhand_xsession::{DesktopOptions, VirtualDesktop};
 fn two_desktops_get_distinct_displays_and_run_real_apps_and_tear_down() {
     let started = Instant::now();
     let mut a = VirtualDesktop::start(DesktopOptions::default()).unwrap();
-    let b = VirtualDesktop::start(DesktopOptions { compositor: true, ..Default::default() }).unwrap();
+    let b = VirtualDesktop::start(DesktopOptions {
+        compositor: true,
+        ..Default::default()
+    })
+    .unwrap();
     assert_ne!(a.display(), b.display());
     assert!(started.elapsed() < Duration::from_secs(10));
     // The server answers with the size we asked for.
@@ -18,7 +28,9 @@ fn two_desktops_get_distinct_displays_and_run_real_apps_and_tear_down() {
     assert!(a.bus_address().unwrap().starts_with("unix:path="));
 
     let app = a.launch(&["xterm", "-T", "probe-term"]).unwrap();
-    let id = a.wait_window(Some(&app), "^probe-term$", Duration::from_secs(10)).unwrap();
+    let id = a
+        .wait_window(Some(&app), "^probe-term$", Duration::from_secs(10))
+        .unwrap();
     assert!(id > 0);
     let pid = app.pid;
     let socket_dir = a.runtime_dir().to_path_buf();
@@ -31,15 +43,23 @@ fn two_desktops_get_distinct_displays_and_run_real_apps_and_tear_down() {
 
 #[test]
 fn an_app_that_never_shows_its_window_is_a_timeout_not_a_hang() {
-    let mut d = VirtualDesktop::start(DesktopOptions { accessibility: false, ..Default::default() }).unwrap();
+    let mut d = VirtualDesktop::start(DesktopOptions {
+        accessibility: false,
+        ..Default::default()
+    })
+    .unwrap();
     let app = d.launch(&["sleep", "30"]).unwrap();
     let t = Instant::now();
-    let err = d.wait_window(Some(&app), "^never$", Duration::from_millis(500)).unwrap_err();
+    let err = d
+        .wait_window(Some(&app), "^never$", Duration::from_millis(500))
+        .unwrap_err();
     assert!(err.to_string().contains("timed out"), "{err}");
     assert!(t.elapsed() < Duration::from_secs(3));
     // An app that exits at once is reported as exited, with its status.
     let gone = d.launch(&["false"]).unwrap();
-    let err = d.wait_window(Some(&gone), "^never$", Duration::from_secs(5)).unwrap_err();
+    let err = d
+        .wait_window(Some(&gone), "^never$", Duration::from_secs(5))
+        .unwrap_err();
     assert!(err.to_string().contains("exited early"), "{err}");
     let err = d.launch(&["no-such-program-xyz"]).unwrap_err();
     assert!(err.to_string().contains("./x setup"), "{err}");

@@ -15,7 +15,10 @@ fn typos_unknown_elements_and_off_screen_points_fail_before_anything_moves() {
     let data = tempfile::tempdir().unwrap();
     for (command, says) in [
         ("clik '7'", "unknown verb \"clik\""),
-        ("click 'No Such Button'", "no element matches \"No Such Button\""),
+        (
+            "click 'No Such Button'",
+            "no element matches \"No Such Button\"",
+        ),
         ("click 5000,5000", "outside every monitor"),
         ("key ctrl+hyper", "unknown key name"),
         ("click '7", "unclosed quote"),
@@ -37,7 +40,13 @@ fn typos_unknown_elements_and_off_screen_points_fail_before_anything_moves() {
     // A later command in a failing run never runs: galculator's display still shows 0.
     let out = deskhand(data.path(), &["do", "click 'Nope'", "click '7'"]);
     assert_eq!(out.status.code(), Some(1));
-    let tree = deskhand_testkit::wait_for_tree(&session.reader, "galculator", std::time::Duration::from_secs(5), |_| true).unwrap();
+    let tree = deskhand_testkit::wait_for_tree(
+        &session.reader,
+        "galculator",
+        std::time::Duration::from_secs(5),
+        |_| true,
+    )
+    .unwrap();
     let display: Vec<String> = tree
         .walk()
         .iter()
@@ -53,7 +62,11 @@ fn no_display_is_a_clear_error_naming_the_fix() {
     let data = tempfile::tempdir().unwrap();
     let out = deskhand(data.path(), &["do", "key ctrl+s"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("no X display") && text(&out).contains("./x demo"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no X display") && text(&out).contains("./x demo"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -68,16 +81,29 @@ fn doctor_names_missing_models_and_the_setup_command() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let t = text(&out);
-    assert!(t.contains("FAIL onnx runtime") && t.contains("fix: ./x setup"), "{t}");
-    assert!(t.contains("FAIL model models/ocr/PP-OCRv6_rec_small.onnx"), "{t}");
-    assert!(t.contains("FAIL display") && t.contains("DISPLAY is not set"), "{t}");
+    assert!(
+        t.contains("FAIL onnx runtime") && t.contains("fix: ./x setup"),
+        "{t}"
+    );
+    assert!(
+        t.contains("FAIL model models/ocr/PP-OCRv6_rec_small.onnx"),
+        "{t}"
+    );
+    assert!(
+        t.contains("FAIL display") && t.contains("DISPLAY is not set"),
+        "{t}"
+    );
 
     // With the cache `./x setup` filled, the runtime and every model check out.
     let out = deskhand(data.path(), &["--json", "doctor"]);
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for c in checks.as_array().unwrap() {
         let name = c["name"].as_str().unwrap();
-        if name.starts_with("model ") || name == "onnx runtime" || name == "database" || name == "config" {
+        if name.starts_with("model ")
+            || name == "onnx runtime"
+            || name == "database"
+            || name == "config"
+        {
             assert_eq!(c["verdict"], "ok", "{c}");
         }
     }

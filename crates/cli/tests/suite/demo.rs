@@ -19,7 +19,10 @@ fn demo_without_a_display_saves_a_real_file_through_mousepad() {
     assert_eq!(std::fs::read_to_string(saved).unwrap(), DEMO_TEXT);
     assert!(saved.starts_with(data.path().to_str().unwrap()));
     // Every step streamed as a JSON event before the report.
-    let finished = stdout.lines().filter(|l| l.contains("\"event\":\"step_finished\"")).count();
+    let finished = stdout
+        .lines()
+        .filter(|l| l.contains("\"event\":\"step_finished\""))
+        .count();
     assert_eq!(finished, 7, "{stdout}");
     let shot = report["screenshot"].as_str().unwrap();
     assert!(std::fs::metadata(shot).unwrap().len() > 1000);

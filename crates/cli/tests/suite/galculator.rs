@@ -3,7 +3,9 @@
 
 use deskhand_core::ports::{Accessibility, Ocr, Screen, TreeQuery, TreeScope};
 use deskhand_core::LayoutTree;
-use deskhand_inference::{default_cache_dir, init_runtime, ModelPaths, RecognizerOptions, TextRecognizer};
+use deskhand_inference::{
+    default_cache_dir, init_runtime, ModelPaths, RecognizerOptions, TextRecognizer,
+};
 use deskhand_perception::XcapScreen;
 use deskhand_testkit::{find, start_app};
 
@@ -33,7 +35,10 @@ fn seven_plus_eight_shows_fifteen() {
     assert!(out.status.success(), "{}", text(&out));
 
     // Read back through AT-SPI: a label now says 15.
-    let tree = session.reader.tree(&TreeQuery::new(TreeScope::App("galculator".into()))).unwrap();
+    let tree = session
+        .reader
+        .tree(&TreeQuery::new(TreeScope::App("galculator".into())))
+        .unwrap();
     let labels = display_text(&tree);
     let (_, bounds) = labels
         .iter()
@@ -46,5 +51,10 @@ fn seven_plus_eight_shows_fifteen() {
     let ocr = TextRecognizer::new(&paths, RecognizerOptions::default()).unwrap();
     let frames = XcapScreen::new().capture_all().unwrap();
     let lines = ocr.recognize(&frames[0], &[*bounds]).unwrap();
-    assert_eq!(lines[0].text.trim(), "15", "OCR read {:?} in {bounds:?}", lines[0]);
+    assert_eq!(
+        lines[0].text.trim(),
+        "15",
+        "OCR read {:?} in {bounds:?}",
+        lines[0]
+    );
 }

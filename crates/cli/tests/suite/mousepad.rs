@@ -11,7 +11,9 @@ use super::{deskhand, text};
 #[test]
 fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
     let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
     })
     .unwrap();
     let data = tempfile::tempdir().unwrap();

@@ -9,18 +9,33 @@ use deskhand_xsession::{DesktopOptions, VirtualDesktop};
 
 #[test]
 fn captures_the_virtual_monitor_with_a_window_on_it() {
-    let mut d = VirtualDesktop::start(DesktopOptions { accessibility: false, ..Default::default() })
-        .unwrap();
+    let mut d = VirtualDesktop::start(DesktopOptions {
+        accessibility: false,
+        ..Default::default()
+    })
+    .unwrap();
     d.export_env();
     // A solid red xterm so the frame has known content at a known place.
     let app = d
-        .launch(&["xterm", "-T", "red", "-bg", "red", "-geometry", "40x10+100+100"])
+        .launch(&[
+            "xterm",
+            "-T",
+            "red",
+            "-bg",
+            "red",
+            "-geometry",
+            "40x10+100+100",
+        ])
         .unwrap();
-    d.wait_window(Some(&app), "^red$", Duration::from_secs(10)).unwrap();
+    d.wait_window(Some(&app), "^red$", Duration::from_secs(10))
+        .unwrap();
     let screen = XcapScreen::new();
     let monitors = screen.monitors().unwrap();
     assert_eq!(monitors.len(), 1);
-    assert_eq!((monitors[0].bounds.width, monitors[0].bounds.height), (1280, 800));
+    assert_eq!(
+        (monitors[0].bounds.width, monitors[0].bounds.height),
+        (1280, 800)
+    );
     // The window may take a moment to paint after it maps.
     let mut red = false;
     for _ in 0..50 {
