@@ -369,6 +369,11 @@ impl VirtualDesktop {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Process ids of everything this desktop started (Xvfb first).
+    pub fn pids(&self) -> Vec<u32> {
+        self.processes.iter().map(|p| p.pid()).collect()
+    }
+
     /// Applications started with [`VirtualDesktop::launch`].
     pub fn apps(&self) -> &[AppHandle] {
         &self.apps

@@ -64,3 +64,20 @@ fn an_app_that_never_shows_its_window_is_a_timeout_not_a_hang() {
     let err = d.launch(&["no-such-program-xyz"]).unwrap_err();
     assert!(err.to_string().contains("./x setup"), "{err}");
 }
+
+#[test]
+fn a_panicking_test_still_tears_its_desktop_down() {
+    let pids = std::sync::Mutex::new(Vec::new());
+    let result = std::panic::catch_unwind(|| {
+        let mut d = VirtualDesktop::start(DesktopOptions::default()).unwrap();
+        d.launch(&["xterm"]).unwrap();
+        *pids.lock().unwrap() = d.pids();
+        panic!("test failure while the desktop is up");
+    });
+    assert!(result.is_err());
+    let pids = pids.into_inner().unwrap();
+    assert!(pids.len() >= 4, "{pids:?}"); // Xvfb, dbus-daemon, openbox, xterm
+    for pid in pids {
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} survived");
+    }
+}
