@@ -7,4 +7,4 @@ pub mod execute;
 pub mod runner;
 pub mod settle;
 
-pub use runner::{Artifacts, DirectRunner, Ports, RunOutcome};
+pub use runner::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};

@@ -8,7 +8,7 @@ use deskhand_core::command::Command;
 use deskhand_core::ports::{
     Accessibility, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord, TreeQuery, TreeScope,
 };
-use deskhand_core::{Action, ActionError, Event, Frame, LayoutTree, PortError};
+use deskhand_core::{Action, ActionError, Event, Frame, LayoutTree, PortError, Target};
 
 use crate::execute::{input_events, resolve_target};
 use crate::settle::{wait_for_settle, SettlePolicy};
@@ -75,6 +75,27 @@ impl Default for DirectRunner {
     }
 }
 
+/// What one step is asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepRequest {
+    /// A command of the `deskhand do` language, resolved against the live tree.
+    Command(String),
+    /// An action; node targets refer to the current accessibility tree.
+    Action(Action),
+}
+
+impl StepRequest {
+    /// How the request is shown and stored.
+    pub fn describe(&self) -> String {
+        match self {
+            StepRequest::Command(text) => text.clone(),
+            StepRequest::Action(a) => {
+                serde_json::to_string(a).unwrap_or_else(|_| a.kind().to_string())
+            }
+        }
+    }
+}
+
 /// Why one step failed, as shown to people.
 fn step_error(e: impl std::fmt::Display) -> String {
     e.to_string()
@@ -119,7 +140,7 @@ impl DirectRunner {
         &self,
         ports: Ports<'_>,
         task: &str,
-        commands: &[String],
+        requests: &[StepRequest],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, RunError> {
         let Ports {
@@ -139,8 +160,9 @@ impl DirectRunner {
         });
         let mut steps = Vec::new();
         let mut status = RunStatus::Succeeded;
-        let mut summary = format!("{} step(s) done", commands.len());
-        for (i, text) in commands.iter().enumerate() {
+        let mut summary = format!("{} step(s) done", requests.len());
+        for (i, request) in requests.iter().enumerate() {
+            let text = request.describe();
             let index = i as u32;
             if self.cancel.load(Ordering::SeqCst) {
                 status = RunStatus::Cancelled;
@@ -162,7 +184,15 @@ impl DirectRunner {
                 act_ms: 0,
                 started_ms,
             };
-            let result = self.step(screen, accessibility, input, &mut step, text, on_event, t0);
+            let result = self.step(
+                screen,
+                accessibility,
+                input,
+                &mut step,
+                request,
+                on_event,
+                t0,
+            );
             match result {
                 Ok(frames) => {
                     step.ok = true;
@@ -209,12 +239,38 @@ impl DirectRunner {
         accessibility: Option<&dyn Accessibility>,
         input: &mut dyn Input,
         step: &mut StepRecord,
-        text: &str,
+        request: &StepRequest,
         on_event: &mut dyn FnMut(Event),
         t0: Instant,
     ) -> Result<Vec<Frame>, String> {
-        let command = Command::parse(text).map_err(step_error)?;
-        let (action, tree) = self.resolve(accessibility, &command)?;
+        let (action, tree) = match request {
+            StepRequest::Command(text) => {
+                let command = Command::parse(text).map_err(step_error)?;
+                self.resolve(accessibility, &command)?
+            }
+            StepRequest::Action(action) => {
+                action.validate().map_err(step_error)?;
+                let by_node = action
+                    .targets()
+                    .iter()
+                    .any(|t| matches!(t, Target::Node { .. }));
+                let tree = match (by_node, accessibility) {
+                    (false, _) => None,
+                    (true, None) => {
+                        return Err(
+                            "node targets need the accessibility bus, which is not available"
+                                .into(),
+                        )
+                    }
+                    (true, Some(a11y)) => {
+                        let mut query = self.tree_limits.clone();
+                        query.scope = TreeScope::AllApps;
+                        Some(a11y.tree(&query).map_err(step_error)?)
+                    }
+                };
+                (action.clone(), tree)
+            }
+        };
         step.perceive_ms = t0.elapsed().as_millis() as u64;
         if let Some(tree) = &tree {
             on_event(Event::Perceived {

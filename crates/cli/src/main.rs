@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use deskhand_core::ports::{RunStatus, TreeScope};
+use deskhand_core::{Action, Op};
 use deskhand_host::doctor::Verdict;
 use deskhand_host::{Config, Deskhand, Overrides};
 
@@ -41,6 +42,12 @@ enum Cmd {
         /// key ctrl+s; scroll down 3 'Label'; drag 'A' to 'B'; wait 500.
         #[arg(required = true)]
         commands: Vec<String>,
+    },
+    /// Execute one action given as JSON (see `deskhand schema`), e.g.
+    /// '{"kind":"key","chord":"ctrl+s"}'. Malformed JSON is refused before anything moves.
+    Act {
+        /// The action as JSON.
+        action: String,
     },
     /// Capture the screen and print the accessibility layout tree.
     Perceive {
@@ -98,6 +105,11 @@ fn exit_for(status: RunStatus) -> ExitCode {
     }
 }
 
+fn submit(deskhand: &Deskhand, op: Op, printer: &mut Printer) -> anyhow::Result<ExitCode> {
+    let outcome = deskhand.submit(op, &mut |e| printer.event(&e))?;
+    Ok(outcome.map_or(ExitCode::SUCCESS, |o| exit_for(o.status)))
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         config_file: cli.config.clone(),
@@ -131,11 +143,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cmd => {
             let deskhand = Deskhand::open(Config::load(&overrides)?)?;
             match cmd {
-                Cmd::Do { commands } => {
-                    let task = commands.join("; ");
-                    let outcome =
-                        deskhand.run_commands(&task, &commands, &mut |e| printer.event(&e))?;
-                    Ok(exit_for(outcome.status))
+                Cmd::Do { commands } => submit(&deskhand, Op::Do { commands }, &mut printer),
+                Cmd::Act { action } => {
+                    let action = Action::from_json(&action)?;
+                    submit(&deskhand, Op::Act { action }, &mut printer)
                 }
                 Cmd::Perceive { app, screenshot } => {
                     let p = deskhand.perceive()?;
@@ -158,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     printer.steps(&deskhand.steps(run)?)?;
                     Ok(ExitCode::SUCCESS)
                 }
-                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema => unreachable!("handled above"),
+                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema => Ok(ExitCode::SUCCESS),
             }
         }
     }

@@ -23,9 +23,10 @@ pub enum Target {
         x: f64,
         /// Vertical coordinate.
         y: f64,
-        /// The space the point is expressed in (desktop when omitted).
-        #[serde(default, flatten)]
-        space: CoordSpace,
+        /// The space the point is expressed in (desktop when omitted). Optional because
+        /// serde's `flatten` treats a missing tagged enum as an error, not as its default.
+        #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+        space: Option<CoordSpace>,
     },
 }
 
@@ -37,17 +38,13 @@ impl Target {
 
     /// A target at a desktop point.
     pub fn desktop(x: f64, y: f64) -> Self {
-        Target::Point {
-            x,
-            y,
-            space: CoordSpace::Desktop,
-        }
+        Target::Point { x, y, space: None }
     }
 
     /// The point and its space, when the target is a point.
     pub fn as_point(&self) -> Option<(Point, CoordSpace)> {
         match self {
-            Target::Point { x, y, space } => Some((Point::new(*x, *y), *space)),
+            Target::Point { x, y, space } => Some((Point::new(*x, *y), space.unwrap_or_default())),
             Target::Node { .. } => None,
         }
     }
@@ -294,6 +291,9 @@ mod tests {
             p.targets()[0].as_point().unwrap().1,
             CoordSpace::Normalized { monitor: 0 }
         );
+        let d =
+            Action::from_json(r#"{"kind":"hover","target":{"by":"point","x":3,"y":4}}"#).unwrap();
+        assert_eq!(d.targets()[0].as_point().unwrap().1, CoordSpace::Desktop);
         let k = Action::from_json(r#"{"kind":"key","chord":"ctrl+shift+s"}"#).unwrap();
         assert_eq!(k.kind(), "key");
     }

@@ -21,8 +21,6 @@ pub enum Op {
         /// The action.
         action: Action,
     },
-    /// Perceive the screen and report the layout tree.
-    Perceive,
     /// Stop the current run at once.
     Cancel,
 }

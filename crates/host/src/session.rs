@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
-use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome};
+use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
 use deskhand_core::ports::{
     Accessibility, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
 };
-use deskhand_core::{Event, Frame, LayoutTree, Monitor, PortError};
+use deskhand_core::{Event, Frame, LayoutTree, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
 use deskhand_perception::capture::{encode_png, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
@@ -176,11 +176,48 @@ impl Deskhand {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    /// Handles one operation from a front end. `Do` and `Act` run as one recorded run whose
+    /// progress arrives as events; `Cancel` stops a run in progress before its next step.
+    pub fn submit(
+        &self,
+        op: Op,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Option<RunOutcome>, HostError> {
+        match op {
+            Op::Do { commands } => {
+                let task = commands.join("; ");
+                let requests: Vec<StepRequest> =
+                    commands.into_iter().map(StepRequest::Command).collect();
+                self.run(&task, &requests, on_event).map(Some)
+            }
+            Op::Act { action } => {
+                let request = StepRequest::Action(action);
+                self.run(&request.describe(), &[request], on_event)
+                    .map(Some)
+            }
+            Op::Cancel => {
+                self.cancel();
+                Ok(None)
+            }
+        }
+    }
+
     /// Runs `deskhand do` commands as one recorded run.
     pub fn run_commands(
         &self,
         task: &str,
         commands: &[String],
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<RunOutcome, HostError> {
+        let requests: Vec<StepRequest> =
+            commands.iter().cloned().map(StepRequest::Command).collect();
+        self.run(task, &requests, on_event)
+    }
+
+    fn run(
+        &self,
+        task: &str,
+        requests: &[StepRequest],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, HostError> {
         self.cancel.store(false, Ordering::SeqCst);
@@ -214,7 +251,7 @@ impl Deskhand {
             artifacts: &artifacts,
             clock: &SystemClock,
         };
-        Ok(runner.run(ports, task, commands, on_event)?)
+        Ok(runner.run(ports, task, requests, on_event)?)
     }
 
     /// The most recent runs.

@@ -37,6 +37,36 @@ fn typos_unknown_elements_and_off_screen_points_fail_before_anything_moves() {
         // Refused before execution: no resolved point, no screenshot.
         assert!(!steps[0].ok && steps[0].point.is_none() && steps[0].screenshot.is_none());
     }
+    // Actions as JSON: malformed ones never run; a valid one on a node id does.
+    for (json, says) in [
+        (r#"{"kind":"teleport"}"#, "unknown variant `teleport`"),
+        (r#"{"kind":"click"}"#, "missing field `target`"),
+        (r#"click the 7"#, "malformed action"),
+        (r#"{"kind":"type","text":""}"#, "text is empty"),
+        (
+            r#"{"kind":"click","target":{"by":"node","id":"a1"},"speed":9}"#,
+            "unknown field `speed`",
+        ),
+    ] {
+        let out = deskhand(data.path(), &["act", json]);
+        assert_eq!(out.status.code(), Some(2), "{json}: {}", text(&out));
+        assert!(text(&out).contains(says), "{json}: {}", text(&out));
+    }
+    for (json, says) in [
+        (
+            r#"{"kind":"click","target":{"by":"point","x":-5,"y":3}}"#,
+            "outside every monitor",
+        ),
+        (
+            r#"{"kind":"click","target":{"by":"node","id":"a99999"}}"#,
+            "a99999 is not on the current screen",
+        ),
+    ] {
+        let out = deskhand(data.path(), &["act", json]);
+        assert_eq!(out.status.code(), Some(1), "{json}: {}", text(&out));
+        assert!(text(&out).contains(says), "{json}: {}", text(&out));
+    }
+
     // A later command in a failing run never runs: galculator's display still shows 0.
     let out = deskhand(data.path(), &["do", "click 'Nope'", "click '7'"]);
     assert_eq!(out.status.code(), Some(1));

@@ -1,0 +1,18 @@
+//! ONNX Runtime inference for Deskhand: model file discovery and checksums, loading the
+//! runtime library at run time (`ort` with `load-dynamic`), and PP-OCRv6 text-line
+//! recognition behind the [`deskhand_core::ports::Ocr`] port.
+//!
+//! Nothing here reads the environment except [`default_cache_dir`], which the host crate
+//! calls once; everything else takes paths.
+
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod error;
+mod paths;
+mod rec;
+mod runtime;
+
+pub use error::InferenceError;
+pub use paths::{default_cache_dir, ChecksumStatus, FileCheck, ModelPaths, EXPECTED_SHA256};
+pub use rec::{ctc_greedy_decode, RecognizerOptions, TextRecognizer};
+pub use runtime::{init_runtime, runtime_initialized};

@@ -1,0 +1,88 @@
+//! Loading the ONNX Runtime shared library at run time.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ort::environment::Environment;
+
+use crate::error::InferenceError;
+
+/// The process-wide environment and the library it was loaded from.
+static RUNTIME: Mutex<Option<(PathBuf, Environment)>> = Mutex::new(None);
+
+/// Loads ONNX Runtime from `lib` (the `libonnxruntime.so.1.31.1` that `./x setup` extracts)
+/// and creates the process-wide environment.
+///
+/// Calling it again is cheap and returns `Ok`: a process has one runtime, so a second call
+/// with a different path keeps the first library (and logs a warning). A missing file, or one
+/// that is not an ELF shared library, is an error, never a panic.
+pub fn init_runtime(lib: &Path) -> Result<(), InferenceError> {
+    let path = check_library(lib)?;
+    let mut guard = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((loaded, _)) = guard.as_ref() {
+        if loaded != lib {
+            tracing::warn!(
+                loaded = %loaded.display(),
+                requested = %lib.display(),
+                "ONNX Runtime is already loaded; keeping the first library"
+            );
+        }
+        return Ok(());
+    }
+    let load_error = |reason: String| InferenceError::RuntimeLoad {
+        path: path.clone(),
+        reason,
+    };
+    let builder = ort::init_from(&path).map_err(|e| load_error(e.to_string()))?;
+    let env = builder
+        .with_name("deskhand")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| load_error(e.to_string()))?;
+    tracing::debug!(path = %path.display(), "ONNX Runtime loaded");
+    *guard = Some((lib.to_path_buf(), env));
+    Ok(())
+}
+
+/// True once [`init_runtime`] has succeeded in this process.
+pub fn runtime_initialized() -> bool {
+    RUNTIME.lock().map(|g| g.is_some()).unwrap_or(false)
+}
+
+/// The process-wide environment, if the runtime is loaded.
+pub(crate) fn environment() -> Result<Environment, InferenceError> {
+    let guard = RUNTIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    guard
+        .as_ref()
+        .map(|(_, env)| env.clone())
+        .ok_or(InferenceError::RuntimeNotInitialized)
+}
+
+/// Checks that `lib` is an existing ELF shared object before handing it to the dynamic
+/// loader, and returns it as an absolute path (ort resolves relative paths against the
+/// executable, which is never what a caller means).
+fn check_library(lib: &Path) -> Result<PathBuf, InferenceError> {
+    if !lib.is_file() {
+        return Err(InferenceError::RuntimeMissing {
+            path: lib.to_path_buf(),
+        });
+    }
+    let path = std::fs::canonicalize(lib).map_err(|e| InferenceError::RuntimeLoad {
+        path: lib.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut magic = [0u8; 4];
+    let read = std::fs::File::open(&path).and_then(|mut f| f.read_exact(&mut magic));
+    if read.is_err() || magic != *b"\x7fELF" {
+        return Err(InferenceError::RuntimeLoad {
+            path,
+            reason: "not an ELF shared library".to_string(),
+        });
+    }
+    Ok(path)
+}

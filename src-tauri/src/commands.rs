@@ -1,0 +1,101 @@
+//! IPC commands. Each one is a translation into one host call; errors reach the UI as text.
+
+use base64::Engine as _;
+use deskhand_core::ports::{RunRecord, RunStatus, StepRecord};
+use deskhand_core::Event;
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+use crate::{DesktopState, EVENT};
+
+/// A screenshot of the main monitor.
+#[derive(Debug, Serialize)]
+pub struct Capture {
+    png_base64: String,
+    width: u32,
+    height: u32,
+}
+
+/// How a run of commands ended.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    run: i64,
+    status: RunStatus,
+    steps: Vec<StepRecord>,
+}
+
+/// Proves a click reaches Rust: the answer is computed here, not in the page.
+#[tauri::command]
+pub fn ping(message: String) -> String {
+    format!("pong: {message} ({} chars)", message.chars().count())
+}
+
+#[tauri::command]
+pub async fn capture(state: State<'_, DesktopState>) -> Result<Capture, String> {
+    let deskhand = state.deskhand()?;
+    let (png, width, height) = blocking(move || deskhand.screenshot_png()).await?;
+    Ok(Capture {
+        png_base64: base64::engine::general_purpose::STANDARD.encode(png),
+        width,
+        height,
+    })
+}
+
+/// Runs `deskhand do` commands as one recorded run, forwarding every core event.
+#[tauri::command]
+pub async fn run_commands<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, DesktopState>,
+    commands: Vec<String>,
+) -> Result<RunSummary, String> {
+    let deskhand = state.deskhand()?;
+    let task = commands.join("; ");
+    let outcome = blocking(move || {
+        let mut forward = |event: Event| {
+            // A closed window is no reason to stop the run; the database has every step.
+            let _ = app.emit(EVENT, &event);
+        };
+        deskhand.run_commands(&task, &commands, &mut forward)
+    })
+    .await?;
+    Ok(RunSummary {
+        run: outcome.run,
+        status: outcome.status,
+        steps: outcome.steps,
+    })
+}
+
+#[tauri::command]
+pub fn cancel(state: State<'_, DesktopState>) {
+    if let Some(d) = state.opened() {
+        d.cancel();
+    }
+}
+
+#[tauri::command]
+pub async fn recent_runs(
+    state: State<'_, DesktopState>,
+    limit: Option<usize>,
+) -> Result<Vec<RunRecord>, String> {
+    let deskhand = state.deskhand()?;
+    blocking(move || deskhand.recent_runs(limit.unwrap_or(20))).await
+}
+
+#[tauri::command]
+pub async fn steps(state: State<'_, DesktopState>, run: i64) -> Result<Vec<StepRecord>, String> {
+    let deskhand = state.deskhand()?;
+    blocking(move || deskhand.steps(run)).await
+}
+
+/// Host calls block (capture, input, the database lock held by a run), so they run off the
+/// async runtime's threads.
+async fn blocking<T, F>(f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, deskhand_host::HostError> + Send + 'static,
+{
+    match tauri::async_runtime::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the task failed: {e}")),
+    }
+}

@@ -1,0 +1,142 @@
+// Deskhand front end: calls the Rust commands and shows the core Event stream.
+"use strict";
+
+const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
+
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text, kind) {
+  const el = $("status");
+  el.textContent = text;
+  el.className = "status" + (kind ? " " + kind : "");
+}
+
+function errorText(e) {
+  return typeof e === "string" ? e : (e && e.message) || JSON.stringify(e);
+}
+
+// Steps of the current run, keyed by step index, filled from events.
+const steps = new Map();
+
+function stepRow(index) {
+  let row = steps.get(index);
+  if (!row) {
+    row = document.createElement("li");
+    row.dataset.step = String(index);
+    row.className = "pending";
+    row.innerHTML =
+      '<span class="action"></span><span class="target"></span>' +
+      '<span class="result"></span><span class="ms"></span>';
+    $("steps").appendChild(row);
+    steps.set(index, row);
+  }
+  return row;
+}
+
+function describeAction(action) {
+  if (!action) return "";
+  const { kind, ...rest } = action;
+  const args = Object.values(rest)
+    .filter((v) => v !== null && typeof v !== "object")
+    .join(" ");
+  return args ? `${kind} ${args}` : kind;
+}
+
+function onEvent(ev) {
+  switch (ev.event) {
+    case "run_started":
+      setStatus(`run ${ev.run} running`, "busy");
+      break;
+    case "action_started": {
+      const row = stepRow(ev.step);
+      row.querySelector(".action").textContent = describeAction(ev.action);
+      row.querySelector(".target").textContent = ev.target || "";
+      break;
+    }
+    case "step_finished": {
+      const row = stepRow(ev.step);
+      row.className = ev.ok ? "ok" : "error";
+      row.querySelector(".result").textContent = ev.ok ? "ok" : ev.error || "error";
+      row.querySelector(".ms").textContent = `${ev.ms} ms`;
+      break;
+    }
+    case "run_finished":
+      setStatus(`run ${ev.run} ${ev.status}`, ev.status === "succeeded" ? "ok" : "error");
+      break;
+    case "notice":
+      setStatus(ev.message);
+      break;
+  }
+}
+
+async function capture() {
+  $("capture").disabled = true;
+  try {
+    const shot = await invoke("capture");
+    $("shot").src = "data:image/png;base64," + shot.png_base64;
+    $("shot").classList.add("shown");
+    $("shot-empty").hidden = true;
+    $("shot-size").textContent = `${shot.width}x${shot.height}`;
+  } catch (e) {
+    setStatus(errorText(e), "error");
+  } finally {
+    $("capture").disabled = false;
+  }
+}
+
+async function run() {
+  const commands = $("commands").value
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+  if (commands.length === 0) {
+    setStatus("nothing to run: type one command per line", "error");
+    return;
+  }
+  steps.clear();
+  $("steps").replaceChildren();
+  $("run").disabled = true;
+  $("stop").disabled = false;
+  setStatus("running", "busy");
+  try {
+    const outcome = await invoke("run_commands", { commands });
+    setStatus(`run ${outcome.run} ${outcome.status}`, outcome.status === "succeeded" ? "ok" : "error");
+  } catch (e) {
+    setStatus(errorText(e), "error");
+  } finally {
+    $("run").disabled = false;
+    $("stop").disabled = true;
+    refreshRuns();
+  }
+}
+
+async function refreshRuns() {
+  try {
+    const runs = await invoke("recent_runs", { limit: 8 });
+    $("runs").replaceChildren(
+      ...runs.map((r) => {
+        const li = document.createElement("li");
+        li.textContent = `#${r.id} ${r.status} — ${r.task}`;
+        return li;
+      })
+    );
+  } catch (_) {
+    // No display or database yet; the status line already says why when it matters.
+  }
+}
+
+async function ping() {
+  try {
+    $("ping-result").textContent = await invoke("ping", { message: $("ping-text").value });
+  } catch (e) {
+    $("ping-result").textContent = errorText(e);
+  }
+}
+
+$("capture").addEventListener("click", capture);
+$("run").addEventListener("click", run);
+$("stop").addEventListener("click", () => invoke("cancel"));
+$("ping").addEventListener("click", ping);
+listen("deskhand://event", (e) => onEvent(e.payload));
+refreshRuns();
