@@ -78,6 +78,9 @@ fn a_panicking_test_still_tears_its_desktop_down() {
     let pids = pids.into_inner().unwrap();
     assert!(pids.len() >= 4, "{pids:?}"); // Xvfb, dbus-daemon, openbox, xterm
     for pid in pids {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} survived");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "pid {pid} survived"
+        );
     }
 }

@@ -125,7 +125,7 @@ fn timing_per_line() {
         min_width,
         ..Default::default()
     };
-    for (batch, min_width) in [(1, 320), (1, 128), (6, 128), (1, 64)] {
+    for (batch, min_width) in [(1, 320), (6, 320), (1, 128), (6, 128), (1, 64)] {
         let paths = ModelPaths::from_cache_dir(default_cache_dir());
         let rec = TextRecognizer::new(&paths, options(batch, min_width)).unwrap();
         for (set, imgs, truth) in &sets {
