@@ -1,0 +1,186 @@
+//! Input injection on X11 through enigo's XTest backend.
+
+use deskhand_core::input::Press;
+use deskhand_core::ports::Input;
+use deskhand_core::{InputEvent, Key, MouseButton, PortError};
+use enigo::{Axis, Button, Coordinate, Direction, Keyboard, Mouse, Settings};
+
+/// Injects input into the X display it was opened on.
+pub struct EnigoInput {
+    enigo: enigo::Enigo,
+}
+
+impl std::fmt::Debug for EnigoInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnigoInput").finish_non_exhaustive()
+    }
+}
+
+impl EnigoInput {
+    /// Connects to an X display (`None`: the one named by DISPLAY).
+    pub fn open(display: Option<&str>) -> Result<EnigoInput, PortError> {
+        if display.is_none() && std::env::var_os("DISPLAY").is_none() {
+            return Err(PortError::unavailable(
+                "cannot send input: no X display (DISPLAY is not set); run under a desktop \
+                 session, or use `./x demo`, which starts a virtual one",
+            ));
+        }
+        let settings = Settings {
+            linux_delay: 0,
+            x11_display: display.map(str::to_string),
+            release_keys_when_dropped: true,
+            ..Settings::default()
+        };
+        let enigo = enigo::Enigo::new(&settings).map_err(|e| {
+            PortError::unavailable(format!("cannot open the X display for input: {e}"))
+        })?;
+        Ok(EnigoInput { enigo })
+    }
+}
+
+fn direction(press: Press) -> Direction {
+    match press {
+        Press::Down => Direction::Press,
+        Press::Up => Direction::Release,
+        Press::Click => Direction::Click,
+    }
+}
+
+fn button(b: MouseButton) -> Button {
+    match b {
+        MouseButton::Left => Button::Left,
+        MouseButton::Right => Button::Right,
+        MouseButton::Middle => Button::Middle,
+    }
+}
+
+/// Maps a key to enigo's key. Function keys beyond F24 do not exist in `Key`.
+fn key(k: Key) -> Result<enigo::Key, PortError> {
+    use enigo::Key as E;
+    Ok(match k {
+        Key::Ctrl => E::Control,
+        Key::Shift => E::Shift,
+        Key::Alt => E::Alt,
+        Key::Super => E::Meta,
+        Key::Return => E::Return,
+        Key::Escape => E::Escape,
+        Key::Tab => E::Tab,
+        Key::Backspace => E::Backspace,
+        Key::Delete => E::Delete,
+        Key::Home => E::Home,
+        Key::End => E::End,
+        Key::PageUp => E::PageUp,
+        Key::PageDown => E::PageDown,
+        Key::Up => E::UpArrow,
+        Key::Down => E::DownArrow,
+        Key::Left => E::LeftArrow,
+        Key::Right => E::RightArrow,
+        Key::Insert => E::Insert,
+        Key::Space => E::Space,
+        // XK_Menu
+        Key::Menu => E::Other(0xff67),
+        Key::Char(c) => E::Unicode(c),
+        Key::F(n) => {
+            const F: [enigo::Key; 24] = [
+                E::F1,
+                E::F2,
+                E::F3,
+                E::F4,
+                E::F5,
+                E::F6,
+                E::F7,
+                E::F8,
+                E::F9,
+                E::F10,
+                E::F11,
+                E::F12,
+                E::F13,
+                E::F14,
+                E::F15,
+                E::F16,
+                E::F17,
+                E::F18,
+                E::F19,
+                E::F20,
+                E::F21,
+                E::F22,
+                E::F23,
+                E::F24,
+            ];
+            *F.get(usize::from(n).wrapping_sub(1))
+                .ok_or_else(|| PortError::invalid(format!("there is no key F{n}")))?
+        }
+    })
+}
+
+fn failed(what: &str, e: enigo::InputError) -> PortError {
+    PortError::failed(format!("{what} failed: {e}"))
+}
+
+impl EnigoInput {
+    /// Types text; line breaks and tabs become Return and Tab key presses, which is what a
+    /// person's keyboard sends (XTest text entry would drop them).
+    fn type_text(&mut self, text: &str) -> Result<(), PortError> {
+        let mut run = String::new();
+        for c in text.chars() {
+            let special = match c {
+                '\n' => Some(enigo::Key::Return),
+                '\t' => Some(enigo::Key::Tab),
+                '\r' => continue,
+                _ => None,
+            };
+            match special {
+                Some(k) => {
+                    if !run.is_empty() {
+                        self.enigo.text(&run).map_err(|e| failed("typing", e))?;
+                        run.clear();
+                    }
+                    self.enigo
+                        .key(k, Direction::Click)
+                        .map_err(|e| failed("key", e))?;
+                }
+                None => run.push(c),
+            }
+        }
+        if !run.is_empty() {
+            self.enigo.text(&run).map_err(|e| failed("typing", e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Input for EnigoInput {
+    fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
+        for event in events {
+            tracing::trace!(?event, "inject");
+            match event {
+                InputEvent::MoveTo { x, y } => self
+                    .enigo
+                    .move_mouse(*x, *y, Coordinate::Abs)
+                    .map_err(|e| failed("pointer move", e))?,
+                InputEvent::Button { button: b, press } => self
+                    .enigo
+                    .button(button(*b), direction(*press))
+                    .map_err(|e| failed("mouse button", e))?,
+                InputEvent::Scroll { dx, dy } => {
+                    if *dy != 0 {
+                        self.enigo
+                            .scroll(*dy, Axis::Vertical)
+                            .map_err(|e| failed("scroll", e))?;
+                    }
+                    if *dx != 0 {
+                        self.enigo
+                            .scroll(*dx, Axis::Horizontal)
+                            .map_err(|e| failed("scroll", e))?;
+                    }
+                }
+                InputEvent::Key { key: k, press } => self
+                    .enigo
+                    .key(key(*k)?, direction(*press))
+                    .map_err(|e| failed("key", e))?,
+                InputEvent::Text { text } => self.type_text(text)?,
+            }
+        }
+        Ok(())
+    }
+}
