@@ -6,12 +6,17 @@ use std::time::{Duration, Instant};
 
 use deskhand_core::command::Command;
 use deskhand_core::ports::{
+    ActionEffect,
     Accessibility, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord, TreeQuery, TreeScope,
 };
-use deskhand_core::{Action, ActionError, Event, Frame, LayoutTree, PortError, Target};
+use deskhand_core::ports::{ActionGate, Apps, Confirmer, GateContext, Verdict};
+use deskhand_core::{
+    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError,
+    Target,
+};
 
 use crate::execute::{input_events, resolve_target};
-use crate::settle::{wait_for_settle, SettlePolicy};
+use crate::settle::{changed_region, wait_for_settle, SettlePolicy};
 
 /// Where screenshots of steps are kept.
 pub trait Artifacts {
@@ -33,6 +38,12 @@ pub struct Ports<'a> {
     pub artifacts: &'a dyn Artifacts,
     /// Time.
     pub clock: &'a dyn Clock,
+    /// The policy checked before every action; none means every valid action runs.
+    pub gate: Option<&'a dyn ActionGate>,
+    /// Who answers when the policy asks for confirmation; none means such actions are refused.
+    pub confirmer: Option<&'a dyn Confirmer>,
+    /// Starting apps and focusing windows, when available.
+    pub apps: Option<&'a dyn Apps>,
 }
 
 /// Why a run could not go on at all (step failures are recorded, not returned).
@@ -143,15 +154,10 @@ impl DirectRunner {
         requests: &[StepRequest],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, RunError> {
-        let Ports {
-            screen,
-            accessibility,
-            input,
-            memory,
-            artifacts,
-            clock,
-        } = ports;
-        let run = memory
+        let mut ports = ports;
+        let clock = ports.clock;
+        let run = ports
+            .memory
             .start_run(task, clock.now_ms())
             .map_err(RunError::Storage)?;
         on_event(Event::RunStarted {
@@ -180,23 +186,16 @@ impl DirectRunner {
                 ok: false,
                 error: None,
                 screenshot: None,
+                effect: None,
                 perceive_ms: 0,
                 act_ms: 0,
                 started_ms,
             };
-            let result = self.step(
-                screen,
-                accessibility,
-                input,
-                &mut step,
-                request,
-                on_event,
-                t0,
-            );
+            let result = self.step(&mut ports, &mut step, request, on_event, t0);
             match result {
                 Ok(frames) => {
                     step.ok = true;
-                    match artifacts.save_screenshot(run, index, &frames) {
+                    match ports.artifacts.save_screenshot(run, index, &frames) {
                         Ok(path) => step.screenshot = Some(path),
                         Err(e) => on_event(Event::Notice {
                             message: format!("screenshot not saved: {e}"),
@@ -205,13 +204,17 @@ impl DirectRunner {
                 }
                 Err(e) => step.error = Some(e),
             }
-            memory.record_step(run, &step).map_err(RunError::Storage)?;
+            ports
+                .memory
+                .record_step(run, &step)
+                .map_err(RunError::Storage)?;
             on_event(Event::StepFinished {
                 step: index,
                 ok: step.ok,
                 error: step.error.clone(),
                 screenshot: step.screenshot.clone(),
                 ms: step.act_ms,
+                effect: step.effect.clone(),
             });
             let failed = step.error.clone();
             steps.push(step);
@@ -221,7 +224,8 @@ impl DirectRunner {
                 break;
             }
         }
-        memory
+        ports
+            .memory
             .finish_run(run, status, &summary, clock.now_ms())
             .map_err(RunError::Storage)?;
         on_event(Event::RunFinished {
@@ -232,17 +236,15 @@ impl DirectRunner {
         Ok(RunOutcome { run, status, steps })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
-        screen: &dyn Screen,
-        accessibility: Option<&dyn Accessibility>,
-        input: &mut dyn Input,
+        ports: &mut Ports<'_>,
         step: &mut StepRecord,
         request: &StepRequest,
         on_event: &mut dyn FnMut(Event),
         t0: Instant,
     ) -> Result<Vec<Frame>, String> {
+        let (screen, accessibility) = (ports.screen, ports.accessibility);
         let (action, tree) = match request {
             StepRequest::Command(text) => {
                 let command = Command::parse(text).map_err(step_error)?;
@@ -291,32 +293,104 @@ impl DirectRunner {
         step.action = Some(action.clone());
         step.point = points.first().copied();
         step.target = resolved.first().map(|r| r.description.clone());
+        self.check_policy(ports, &action, tree.as_ref(), step, on_event)?;
         on_event(Event::ActionStarted {
             step: step.index,
             action: action.clone(),
             point: step.point,
             target: step.target.clone(),
         });
+        // The frame before the action, to tell what the action changed.
+        let before = screen.capture_all().map_err(step_error)?;
         let t_act = Instant::now();
         match &action {
             Action::Wait { ms } => std::thread::sleep(Duration::from_millis(*ms)),
-            Action::OpenApp { .. } | Action::FocusWindow { .. } | Action::AskUser { .. } => {
-                return Err(format!(
-                    "{} is not available in `deskhand do` yet; use the agent run for it",
-                    action.kind()
-                ))
+            Action::OpenApp { name } => {
+                let apps = ports.apps.ok_or("starting apps is not available here")?;
+                apps.open(name).map_err(step_error)?;
             }
-            _ => input.send(&events).map_err(step_error)?,
+            Action::FocusWindow { title } => {
+                let apps = ports.apps.ok_or("focusing windows is not available here")?;
+                apps.focus(title).map_err(step_error)?;
+            }
+            Action::AskUser { .. } => {
+                return Err("ask_user needs an agent run with a front end to answer".into())
+            }
+            _ => ports.input.send(&events).map_err(step_error)?,
         }
         let settled = wait_for_settle(screen, self.settle).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
-        tracing::debug!(
-            step = step.index,
-            settle_ms = settled.elapsed.as_millis() as u64,
-            stable = settled.stable,
-            "settled"
-        );
+        step.effect = Some(ActionEffect {
+            changed: changed_region(&before, &settled.frames),
+            settle_ms: settled.elapsed.as_millis() as u64,
+            stable: settled.stable,
+        });
         Ok(settled.frames)
+    }
+}
+
+impl DirectRunner {
+    /// Asks the policy about an action; refuses it on deny, or on confirm without a yes.
+    fn check_policy(
+        &self,
+        ports: &Ports<'_>,
+        action: &Action,
+        tree: Option<&LayoutTree>,
+        step: &StepRecord,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), String> {
+        let Some(gate) = ports.gate else {
+            return Ok(());
+        };
+        let target = action.targets().first().and_then(|t| match t {
+            Target::Node { id } => tree.and_then(|tr| tr.get(id)),
+            Target::Point { .. } => None,
+        });
+        let window = tree.and_then(|t| window_of(t, target.map(|n| &n.id)));
+        let ctx = GateContext {
+            action,
+            app: None,
+            window_title: window.map(|w| w.name.as_str()),
+            target_label: target.map(|n| n.name.as_str()),
+            target_role: target.map(|n| n.role.as_str()),
+        };
+        let decision = gate.check(&ctx);
+        let refuse = |reason: String, on_event: &mut dyn FnMut(Event)| {
+            on_event(Event::ActionRefused { step: step.index, reason: reason.clone() });
+            Err(reason)
+        };
+        match decision.verdict {
+            Verdict::Allow => Ok(()),
+            Verdict::Deny => refuse(
+                format!("refused by policy ({}): {}: {}", decision.rule, decision.reason, decision.shown),
+                on_event,
+            ),
+            Verdict::Confirm => {
+                on_event(Event::ConfirmationRequested {
+                    step: step.index,
+                    shown: decision.shown.clone(),
+                    reason: decision.reason.clone(),
+                    rule: decision.rule.clone(),
+                });
+                match ports.confirmer {
+                    Some(c) if c.confirm(&decision) => Ok(()),
+                    Some(_) => refuse(format!("not confirmed: {}: {}", decision.reason, decision.shown), on_event),
+                    None => refuse(
+                        format!("needs confirmation but nobody can answer here: {}: {}", decision.reason, decision.shown),
+                        on_event,
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// The window a node is in, or the active window when no node is given.
+fn window_of<'t>(tree: &'t LayoutTree, node: Option<&NodeId>) -> Option<&'t LayoutNode> {
+    let mut windows = tree.root.children.iter();
+    match node {
+        Some(id) => windows.find(|w| w.find(id).is_some()),
+        None => windows.find(|w| w.has(NodeState::Active)),
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, idx)
     );
     CREATE INDEX runs_by_start ON runs(started_ms);",
+    // 2: what each action did (changed region, settle time).
+    "ALTER TABLE steps ADD COLUMN effect_json TEXT;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

@@ -104,6 +104,12 @@ impl MemoryStore for SqliteMemory {
     }
 
     fn record_step(&mut self, run: i64, s: &StepRecord) -> Result<(), PortError> {
+        let effect = s
+            .effect
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PortError::invalid(format!("effect not serialisable: {e}")))?;
         let action = s
             .action
             .as_ref()
@@ -113,8 +119,8 @@ impl MemoryStore for SqliteMemory {
         self.conn
             .execute(
                 "INSERT INTO steps (run_id, idx, request, action_json, point_x, point_y, target, ok,
-                    error, screenshot, perceive_ms, act_ms, started_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    error, screenshot, perceive_ms, act_ms, started_ms, effect_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     run,
                     s.index,
@@ -128,7 +134,8 @@ impl MemoryStore for SqliteMemory {
                     s.screenshot,
                     s.perceive_ms as i64,
                     s.act_ms as i64,
-                    s.started_ms
+                    s.started_ms,
+                    effect
                 ],
             )
             .map_err(|e| self.port_error(e))?;
@@ -181,7 +188,7 @@ impl MemoryStore for SqliteMemory {
             .conn
             .prepare(
                 "SELECT idx, request, action_json, point_x, point_y, target, ok, error, screenshot,
-                    perceive_ms, act_ms, started_ms FROM steps WHERE run_id = ?1 ORDER BY idx",
+                    perceive_ms, act_ms, started_ms, effect_json FROM steps WHERE run_id = ?1 ORDER BY idx",
             )
             .map_err(|e| self.port_error(e))?;
         let rows = stmt
@@ -203,6 +210,9 @@ impl MemoryStore for SqliteMemory {
                     perceive_ms: r.get::<_, i64>(9)? as u64,
                     act_ms: r.get::<_, i64>(10)? as u64,
                     started_ms: r.get(11)?,
+                    effect: r
+                        .get::<_, Option<String>>(12)?
+                        .and_then(|e| serde_json::from_str(&e).ok()),
                 })
             })
             .map_err(|e| self.port_error(e))?

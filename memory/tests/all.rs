@@ -6,8 +6,8 @@
     clippy::print_stderr
 )]
 
-use deskhand_core::ports::{MemoryStore, RunStatus, StepRecord};
-use deskhand_core::{Action, KeyChord, Point};
+use deskhand_core::ports::{ActionEffect, MemoryStore, RunStatus, StepRecord};
+use deskhand_core::{Action, KeyChord, Point, Rect};
 use deskhand_memory::SqliteMemory;
 
 fn step(index: u32) -> StepRecord {
@@ -22,6 +22,7 @@ fn step(index: u32) -> StepRecord {
         ok: true,
         error: None,
         screenshot: Some("/tmp/x.png".into()),
+        effect: Some(ActionEffect { changed: Some(Rect::new(1, 2, 3, 4)), settle_ms: 55, stable: true }),
         perceive_ms: 12,
         act_ms: 34,
         started_ms: 1000 + i64::from(index),

@@ -1,5 +1,8 @@
 //! Input injection on X11 through enigo's XTest backend.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use deskhand_core::input::Press;
 use deskhand_core::ports::Input;
 use deskhand_core::{InputEvent, Key, MouseButton, PortError};
@@ -8,7 +11,12 @@ use enigo::{Axis, Button, Coordinate, Direction, Keyboard, Mouse, Settings};
 /// Injects input into the X display it was opened on.
 pub struct EnigoInput {
     enigo: enigo::Enigo,
+    cancel: Option<Arc<AtomicBool>>,
 }
+
+/// Characters typed between two looks at the cancel flag: small enough that the kill switch
+/// stops typing within a few milliseconds.
+const TEXT_CHUNK: usize = 6;
 
 impl std::fmt::Debug for EnigoInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -17,6 +25,9 @@ impl std::fmt::Debug for EnigoInput {
 }
 
 impl EnigoInput {
+    /// The message of the error `send` returns once the cancel flag is set.
+    pub const CANCELLED: &'static str = "cancelled by the kill switch";
+
     /// Connects to an X display (`None`: the one named by DISPLAY).
     pub fn open(display: Option<&str>) -> Result<EnigoInput, PortError> {
         if display.is_none() && std::env::var_os("DISPLAY").is_none() {
@@ -34,7 +45,56 @@ impl EnigoInput {
         let enigo = enigo::Enigo::new(&settings).map_err(|e| {
             PortError::unavailable(format!("cannot open the X display for input: {e}"))
         })?;
-        Ok(EnigoInput { enigo })
+        Ok(EnigoInput {
+            enigo,
+            cancel: None,
+        })
+    }
+
+    /// Makes `send` stop between events (and between short runs of typed text) once `cancel`
+    /// is true, release everything held, and fail with [`EnigoInput::CANCELLED`].
+    pub fn set_cancel(&mut self, cancel: Arc<AtomicBool>) {
+        self.cancel = Some(cancel);
+    }
+
+    /// Releases every key this injector holds, the modifiers, and the mouse buttons.
+    /// Releasing something that is already up does nothing.
+    pub fn release_all(&mut self) {
+        let (keys, raw) = self.enigo.held();
+        let modifiers = [
+            enigo::Key::Control,
+            enigo::Key::Shift,
+            enigo::Key::Alt,
+            enigo::Key::Meta,
+        ];
+        for k in keys.into_iter().chain(modifiers) {
+            if let Err(e) = self.enigo.key(k, Direction::Release) {
+                tracing::warn!(key = ?k, error = %e, "could not release a key");
+            }
+        }
+        for code in raw {
+            if let Err(e) = self.enigo.raw(code, Direction::Release) {
+                tracing::warn!(code, error = %e, "could not release a key");
+            }
+        }
+        for b in [Button::Left, Button::Right, Button::Middle] {
+            if let Err(e) = self.enigo.button(b, Direction::Release) {
+                tracing::warn!(button = ?b, error = %e, "could not release a mouse button");
+            }
+        }
+    }
+
+    fn check_cancel(&mut self) -> Result<(), PortError> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+        {
+            self.release_all();
+            // Not retryable: the run was stopped on purpose, trying again must not type on.
+            return Err(PortError::unavailable(Self::CANCELLED));
+        }
+        Ok(())
     }
 }
 
@@ -121,7 +181,7 @@ impl EnigoInput {
     /// Types text; line breaks and tabs become Return and Tab key presses, which is what a
     /// person's keyboard sends (XTest text entry would drop them).
     fn type_text(&mut self, text: &str) -> Result<(), PortError> {
-        let mut run = String::new();
+        let mut run = Vec::new();
         for c in text.chars() {
             let special = match c {
                 '\n' => Some(enigo::Key::Return),
@@ -131,10 +191,9 @@ impl EnigoInput {
             };
             match special {
                 Some(k) => {
-                    if !run.is_empty() {
-                        self.enigo.text(&run).map_err(|e| failed("typing", e))?;
-                        run.clear();
-                    }
+                    self.type_run(&run)?;
+                    run.clear();
+                    self.check_cancel()?;
                     self.enigo
                         .key(k, Direction::Click)
                         .map_err(|e| failed("key", e))?;
@@ -142,8 +201,14 @@ impl EnigoInput {
                 None => run.push(c),
             }
         }
-        if !run.is_empty() {
-            self.enigo.text(&run).map_err(|e| failed("typing", e))?;
+        self.type_run(&run)
+    }
+
+    fn type_run(&mut self, run: &[char]) -> Result<(), PortError> {
+        for chunk in run.chunks(TEXT_CHUNK) {
+            self.check_cancel()?;
+            let chunk: String = chunk.iter().collect();
+            self.enigo.text(&chunk).map_err(|e| failed("typing", e))?;
         }
         Ok(())
     }
@@ -152,6 +217,7 @@ impl EnigoInput {
 impl Input for EnigoInput {
     fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
         for event in events {
+            self.check_cancel()?;
             tracing::trace!(?event, "inject");
             match event {
                 InputEvent::MoveTo { x, y } => self

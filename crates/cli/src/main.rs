@@ -1,6 +1,7 @@
 //! `deskhand`: run commands on the desktop, perceive it, check the environment, run the demo.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a binary's job is to print
 
+mod confirm;
 mod output;
 
 use std::path::PathBuf;
@@ -141,7 +142,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         cmd => {
-            let deskhand = Deskhand::open(Config::load(&overrides)?)?;
+            let config = Config::load(&overrides)?;
+            let timeout = std::time::Duration::from_millis(config.confirm_timeout_ms);
+            let mut deskhand = Deskhand::open(config)?;
+            deskhand.set_confirmer(std::sync::Arc::new(confirm::TerminalConfirmer { timeout }));
             match cmd {
                 Cmd::Do { commands } => submit(&deskhand, Op::Do { commands }, &mut printer),
                 Cmd::Act { action } => {

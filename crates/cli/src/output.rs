@@ -40,14 +40,25 @@ impl Printer {
                 let action = serde_json::to_string(action).unwrap_or_default();
                 println!("  [{step}] {action}{at}");
             }
-            Event::StepFinished {
-                step,
-                ok,
-                error,
-                ms,
-                ..
-            } => match (ok, error) {
-                (true, _) => println!("  [{step}] done in {ms} ms"),
+            Event::StepFinished { step, ok, error, ms, effect, .. } => match (ok, error) {
+                (true, _) => {
+                    let what = match effect {
+                        Some(e) => match e.changed {
+                            Some(r) => format!(
+                                ", changed {}x{} at ({}, {}), settled in {} ms{}",
+                                r.width,
+                                r.height,
+                                r.x,
+                                r.y,
+                                e.settle_ms,
+                                if e.stable { "" } else { " (still changing)" }
+                            ),
+                            None => format!(", no visible change ({} ms)", e.settle_ms),
+                        },
+                        None => String::new(),
+                    };
+                    println!("  [{step}] done in {ms} ms{what}")
+                }
                 (false, e) => println!(
                     "  [{step}] FAILED: {}",
                     e.as_deref().unwrap_or("unknown error")
@@ -59,6 +70,10 @@ impl Printer {
                 summary,
             } => println!("run {run} {}: {summary}", status.as_str()),
             Event::Notice { message } => println!("{message}"),
+            Event::ConfirmationRequested { step, shown, .. } => {
+                println!("  [{step}] needs confirmation: {shown}")
+            }
+            Event::ActionRefused { step, reason } => println!("  [{step}] refused: {reason}"),
         }
     }
 

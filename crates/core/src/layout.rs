@@ -139,6 +139,14 @@ impl LayoutNode {
             && (self.source != NodeSource::Accessibility || self.has(NodeState::Showing))
     }
 
+    /// This node or the descendant with the id.
+    pub fn find(&self, id: &NodeId) -> Option<&LayoutNode> {
+        if &self.id == id {
+            return Some(self);
+        }
+        self.children.iter().find_map(|c| c.find(id))
+    }
+
     /// A short human description: `push button "Save"`.
     pub fn describe(&self) -> String {
         if self.name.is_empty() {

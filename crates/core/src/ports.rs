@@ -251,6 +251,17 @@ pub struct RunRecord {
     pub summary: String,
 }
 
+/// What an action did to the screen, observed after it settled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionEffect {
+    /// Box around every pixel that changed (desktop coordinates); none when nothing did.
+    pub changed: Option<Rect>,
+    /// Time from the last injected event until the screen stopped changing.
+    pub settle_ms: u64,
+    /// False when the screen was still changing at the settle bound.
+    pub stable: bool,
+}
+
 /// One executed (or refused) step as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
@@ -270,6 +281,9 @@ pub struct StepRecord {
     pub error: Option<String>,
     /// Screenshot taken after the step, when saved.
     pub screenshot: Option<String>,
+    /// What the action did, when it ran.
+    #[serde(default)]
+    pub effect: Option<ActionEffect>,
     /// Time spent perceiving.
     pub perceive_ms: u64,
     /// Time spent acting.
@@ -315,4 +329,71 @@ impl Clock for SystemClock {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
+}
+
+/// What the policy says about an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Go ahead.
+    Allow,
+    /// Ask the user first; no answer in time means no.
+    Confirm,
+    /// Never.
+    Deny,
+}
+
+/// What an action is about to touch, for the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct GateContext<'a> {
+    /// The validated action.
+    pub action: &'a crate::action::Action,
+    /// The application of the target (or the focused one).
+    pub app: Option<&'a str>,
+    /// The title of the window it happens in.
+    pub window_title: Option<&'a str>,
+    /// The target's label.
+    pub target_label: Option<&'a str>,
+    /// The target's role.
+    pub target_role: Option<&'a str>,
+}
+
+impl<'a> GateContext<'a> {
+    /// A context that knows nothing but the action.
+    pub fn new(action: &'a crate::action::Action) -> Self {
+        GateContext { action, app: None, window_title: None, target_label: None, target_role: None }
+    }
+}
+
+/// The policy's answer, with the rule that gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateDecision {
+    /// Allow, confirm or deny.
+    pub verdict: Verdict,
+    /// The rule that decided ("builtin:..." for defaults).
+    pub rule: String,
+    /// Why, for the user.
+    pub reason: String,
+    /// The action shown verbatim with invisible characters escaped.
+    pub shown: String,
+}
+
+/// Decides whether an action may run. Checked before every action.
+pub trait ActionGate: Send + Sync {
+    /// The decision for one action.
+    fn check(&self, ctx: &GateContext<'_>) -> GateDecision;
+}
+
+/// Asks the user to confirm an action; implementations time out to `false`.
+pub trait Confirmer: Send + Sync {
+    /// True only when the user said yes in time.
+    fn confirm(&self, decision: &GateDecision) -> bool;
+}
+
+/// Starts applications and brings windows to the front.
+pub trait Apps: Send + Sync {
+    /// Starts an application by desktop-entry name or command; returns its pid.
+    fn open(&self, name: &str) -> Result<u32, PortError>;
+    /// Focuses the window whose title or application matches; returns its title.
+    fn focus(&self, query: &str) -> Result<String, PortError>;
 }

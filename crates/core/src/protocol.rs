@@ -23,6 +23,13 @@ pub enum Op {
     },
     /// Stop the current run at once.
     Cancel,
+    /// Answer a confirmation request.
+    Confirm {
+        /// The step asking.
+        step: u32,
+        /// Yes or no.
+        allow: bool,
+    },
 }
 
 /// Something that happened, for front ends to show.
@@ -68,6 +75,27 @@ pub enum Event {
         screenshot: Option<String>,
         /// Time spent acting.
         ms: u64,
+        /// What the action changed on screen.
+        #[serde(default)]
+        effect: Option<crate::ports::ActionEffect>,
+    },
+    /// The policy wants the user to confirm an action before it runs.
+    ConfirmationRequested {
+        /// Step index.
+        step: u32,
+        /// The action exactly as it will run, invisible characters escaped.
+        shown: String,
+        /// Why confirmation is needed.
+        reason: String,
+        /// The rule that asked.
+        rule: String,
+    },
+    /// The policy refused an action, or the user did not confirm it.
+    ActionRefused {
+        /// Step index.
+        step: u32,
+        /// Why.
+        reason: String,
     },
     /// A run ended.
     RunFinished {

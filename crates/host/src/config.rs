@@ -16,6 +16,10 @@ pub struct RawConfig {
     pub cache_dir: Option<PathBuf>,
     /// Longest wait for the screen to settle after an action, in ms.
     pub settle_max_ms: Option<u64>,
+    /// Policy file with allow / confirm / deny rules (built-in safe defaults apply after it).
+    pub policy_file: Option<PathBuf>,
+    /// How long a confirmation waits for an answer before it counts as "no", in ms.
+    pub confirm_timeout_ms: Option<u64>,
 }
 
 /// Command-line overrides.
@@ -38,6 +42,10 @@ pub struct Config {
     pub cache_dir: PathBuf,
     /// Settle bound in ms.
     pub settle_max_ms: u64,
+    /// The user's policy file, if any (explicit, or the default one when it exists).
+    pub policy_file: Option<PathBuf>,
+    /// Confirmation timeout in ms.
+    pub confirm_timeout_ms: u64,
     /// The X display named by the environment, if any.
     pub display: Option<String>,
     /// The session D-Bus address, if any.
@@ -157,6 +165,9 @@ impl Config {
             .clone()
             .or(raw.cache_dir)
             .unwrap_or_else(|| home.join(".cache/deskhand"));
+        let default_policy = default_file.with_file_name("policy.toml");
+        let policy_file = raw.policy_file.or_else(|| default_policy.is_file().then_some(default_policy));
+        let confirm_timeout_ms = raw.confirm_timeout_ms.unwrap_or(30_000);
         let settle_max_ms = raw.settle_max_ms.unwrap_or(2_000);
         if !(50..=60_000).contains(&settle_max_ms) {
             return Err(ConfigError::Invalid(format!(
@@ -168,6 +179,8 @@ impl Config {
             data_dir,
             cache_dir,
             settle_max_ms,
+            policy_file,
+            confirm_timeout_ms,
             display: env.display.clone(),
             dbus_address: env.dbus.clone(),
             wayland: env.wayland,
@@ -182,6 +195,11 @@ impl Config {
     /// The database file.
     pub fn database(&self) -> PathBuf {
         self.data_dir.join("deskhand.db")
+    }
+
+    /// The secret store (`name = "value"`, mode 600).
+    pub fn secrets(&self) -> PathBuf {
+        self.data_dir.join("secrets.toml")
     }
 
     /// The screenshots directory.

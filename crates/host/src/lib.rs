@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod config;
+pub mod confirm;
 pub mod demo;
 pub mod doctor;
 mod session;

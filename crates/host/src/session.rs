@@ -5,11 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use deskhand_actuation::policy::Policy;
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
 use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
 use deskhand_core::ports::{
-    Accessibility, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
+    Accessibility, Confirmer, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
 };
 use deskhand_core::{Event, Frame, LayoutTree, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
@@ -17,6 +18,7 @@ use deskhand_perception::capture::{encode_png, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
 
 use crate::config::Config;
+use crate::confirm::OpConfirmer;
 
 /// Why the host could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,9 @@ pub struct Deskhand {
     input: Mutex<Option<EnigoInput>>,
     memory: Mutex<SqliteMemory>,
     cancel: Arc<AtomicBool>,
+    policy: Policy,
+    confirmer: Arc<dyn Confirmer>,
+    op_confirmer: Arc<OpConfirmer>,
 }
 
 impl std::fmt::Debug for Deskhand {
@@ -111,12 +116,20 @@ impl Deskhand {
                     .into(),
             ));
         }
+        // A policy file that does not load stops everything: never "allow all" instead.
+        let policy = match &config.policy_file {
+            Some(path) => Policy::load(path).map_err(|e| HostError::Other(e.to_string()))?,
+            None => Policy::builtin(),
+        };
         let memory = SqliteMemory::open(&config.database())?;
         let (accessibility, accessibility_error) = match AtspiReader::connect() {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e.message)),
         };
+        let op_confirmer = Arc::new(OpConfirmer::new(Duration::from_millis(config.confirm_timeout_ms)));
         Ok(Deskhand {
+            confirmer: op_confirmer.clone(),
+            op_confirmer,
             config,
             screen: XcapScreen::new(),
             accessibility,
@@ -124,7 +137,19 @@ impl Deskhand {
             input: Mutex::new(None),
             memory: Mutex::new(memory),
             cancel: Arc::new(AtomicBool::new(false)),
+            policy,
         })
+    }
+
+    /// Sets who answers confirmation requests (e.g. the CLI's terminal). By default they are
+    /// answered with `Op::Confirm`, and refused when no answer comes in time.
+    pub fn set_confirmer(&mut self, confirmer: Arc<dyn Confirmer>) {
+        self.confirmer = confirmer;
+    }
+
+    /// The flag that stops a run before its next step (for the kill switch).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
     }
 
     /// The configuration in use.
@@ -199,6 +224,12 @@ impl Deskhand {
                 self.cancel();
                 Ok(None)
             }
+            Op::Confirm { allow, .. } => {
+                if !self.op_confirmer.answer(allow) {
+                    on_event(Event::Notice { message: "no confirmation is waiting".into() });
+                }
+                Ok(None)
+            }
         }
     }
 
@@ -250,6 +281,9 @@ impl Deskhand {
             memory: &mut *memory,
             artifacts: &artifacts,
             clock: &SystemClock,
+            gate: Some(&self.policy),
+            confirmer: Some(self.confirmer.as_ref()),
+            apps: None,
         };
         Ok(runner.run(ports, task, requests, on_event)?)
     }

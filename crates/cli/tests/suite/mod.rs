@@ -2,6 +2,7 @@ mod bad_input;
 mod demo;
 mod galculator;
 mod mousepad;
+mod policy;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,0 +1,167 @@
+//! Text entry through the clipboard into a real mousepad, proven by the file it saves, with
+//! the clipboard's previous text (owned by another client) restored afterwards.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use deskhand_actuation::apps::{active_window, focus_window};
+use deskhand_actuation::clipboard::{needs_clipboard, paste_text, Clipboard};
+use deskhand_actuation::EnigoInput;
+use deskhand_core::input::Press;
+use deskhand_core::ports::Input;
+use deskhand_core::{InputEvent, Key, LayoutTree, MouseButton, NodeState, PortErrorKind};
+use deskhand_testkit::{find, start_app, wait_for_tree};
+
+const TEXT: &str = "Grüße aus 東京 — ✓\nzweite Zeile";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn editable(t: &LayoutTree) -> bool {
+    t.walk()
+        .iter()
+        .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+}
+
+/// Polls until `check` gives a value, at most `WAIT`.
+fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn chord(input: &mut EnigoInput, key: Key) {
+    let k = |key, press| InputEvent::Key { key, press };
+    input
+        .send(&[
+            k(Key::Ctrl, Press::Down),
+            k(key, Press::Click),
+            k(Key::Ctrl, Press::Up),
+        ])
+        .unwrap();
+}
+
+#[test]
+fn pasted_unicode_text_round_trips_through_mousepad_and_the_clipboard_is_restored() {
+    let session = start_app(&["mousepad"], "Mousepad", "mousepad", editable).unwrap();
+    let target = session.desktop.runtime_dir().join("pasted.txt");
+
+    // Another client owns the clipboard first; xclip keeps serving it in the background.
+    let mut xclip = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-i"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    xclip.stdin.take().unwrap().write_all(b"before").unwrap();
+    xclip.wait().unwrap();
+    let clipboard = Clipboard::open(None).unwrap();
+    until("xclip to own the clipboard", || {
+        (clipboard.get_text().ok()?.as_deref() == Some("before")).then_some(())
+    });
+
+    assert!(needs_clipboard(TEXT));
+    let mut input = EnigoInput::open(None).unwrap();
+    focus_window("Mousepad", None).unwrap();
+    paste_text(&mut input, &clipboard, TEXT).unwrap();
+
+    // The clipboard holds what it held before, as another client sees it.
+    let after = session
+        .desktop
+        .run("xclip", &["-o", "-selection", "clipboard"])
+        .unwrap();
+    assert_eq!(after, "before");
+    wait_for_tree(&session.reader, "mousepad", WAIT, |t| {
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.text.as_deref() == Some(TEXT))
+    })
+    .unwrap();
+
+    // Save through the dialog: its name field takes the path (plain ASCII, typed).
+    chord(&mut input, Key::Char('s'));
+    until("the Save As dialog to be active", || {
+        let w = active_window(None).ok()??;
+        w.title.contains("Save").then_some(())
+    });
+    let path = target.display().to_string();
+    assert!(!needs_clipboard(&path), "{path}");
+    wait_for_tree(&session.reader, "mousepad", WAIT, |t| {
+        t.walk().iter().any(|(_, n)| {
+            n.role == "text" && n.has(NodeState::Focused) && n.text.as_deref() != Some(TEXT)
+        })
+    })
+    .unwrap();
+    chord(&mut input, Key::Char('a'));
+    input
+        .send(&[InputEvent::Text { text: path.clone() }])
+        .unwrap();
+    // Clicking Save rather than pressing Return: Return may land in the file chooser's
+    // path completion popup instead of the dialog.
+    let dialog = wait_for_tree(&session.reader, "mousepad", WAIT, |t| {
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.has(NodeState::Focused) && n.text.as_deref() == Some(&path))
+    })
+    .unwrap();
+    let save = find(&dialog, "push button", "Save").expect("a Save button");
+    let at = save.bounds.unwrap().center();
+    input
+        .send(&[
+            InputEvent::MoveTo {
+                x: at.x as i32,
+                y: at.y as i32,
+            },
+            InputEvent::Button {
+                button: MouseButton::Left,
+                press: Press::Click,
+            },
+        ])
+        .unwrap();
+
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(3) && std::fs::metadata(&target).is_err() { std::thread::sleep(Duration::from_millis(50)); }
+    if std::fs::metadata(&target).is_err() {
+        use deskhand_core::ports::Accessibility as _;
+        let tree = session.reader.tree(&deskhand_core::ports::TreeQuery::new(deskhand_core::ports::TreeScope::App("mousepad".into()))).unwrap();
+        let dump: Vec<String> = tree.walk().iter().filter(|(_, n)| n.is_on_screen()).map(|(d, n)| format!("{}{} {:?} {:?} {:?}", " ".repeat(*d), n.role, n.name, n.text, n.states)).collect();
+        std::fs::write("/tmp/dbg_tree.txt", dump.join("\n")).unwrap();
+        let _ = std::process::Command::new("import").args(["-window", "root", "/tmp/dbg_shot.png"]).status();
+    }
+    let saved = until("mousepad to write the file", || {
+        std::fs::read_to_string(&target)
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
+    assert_eq!(saved, TEXT);
+    assert_eq!(clipboard.get_text().unwrap().as_deref(), Some("before"));
+}
+
+#[test]
+fn paste_without_a_taker_times_out_and_still_restores_the_clipboard() {
+    // A desktop with no text field focused: nobody asks for the clipboard after ctrl+v.
+    let desktop = deskhand_xsession::VirtualDesktop::start(deskhand_xsession::DesktopOptions {
+        accessibility: false,
+        ..Default::default()
+    })
+    .unwrap();
+    desktop.export_env();
+    let clipboard = Clipboard::open(None).unwrap();
+    clipboard.set_text("keep me").unwrap();
+    let mut input = EnigoInput::open(None).unwrap();
+    let err = paste_text(&mut input, &clipboard, "Grüße").unwrap_err();
+    assert_eq!(err.kind, PortErrorKind::Timeout, "{err}");
+    let seen = desktop
+        .run("xclip", &["-o", "-selection", "clipboard"])
+        .unwrap();
+    assert_eq!(seen, "keep me");
+    assert_eq!(clipboard.get_text().unwrap().as_deref(), Some("keep me"));
+    drop(clipboard);
+    // Once the owner is gone, the clipboard is empty for everyone.
+    let other = Clipboard::open(None).unwrap();
+    assert_eq!(other.get_text().unwrap(), None);
+}

@@ -1,0 +1,5 @@
+mod apps;
+mod clipboard;
+mod policy;
+mod safety;
+mod secrets;

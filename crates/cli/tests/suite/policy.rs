@@ -1,0 +1,92 @@
+//! The policy before every action: confirmations answered at the terminal, denials from a
+//! policy file, and a broken policy file that stops everything instead of allowing all.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
+use deskhand_core::NodeState;
+use deskhand_testkit::{start_app, AppSession};
+
+use super::{deskhand, text};
+
+fn deskhand_answering(data: &std::path::Path, answer: &str, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deskhand"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn editor_text(session: &AppSession) -> String {
+    let tree = session.reader.tree(&TreeQuery::new(TreeScope::App("mousepad".into()))).unwrap();
+    tree.walk()
+        .into_iter()
+        .find(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+        .and_then(|(_, n)| n.text.clone())
+        .unwrap_or_default()
+}
+
+fn mousepad() -> AppSession {
+    start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
+        t.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_destructive_command_is_typed_only_after_the_user_says_yes() {
+    let session = mousepad();
+    let data = tempfile::tempdir().unwrap();
+    let args = ["do", "click text ''", "type 'rm -rf ~/projects'"];
+
+    let out = deskhand_answering(data.path(), "n\n", &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("deskhand wants to: type \"rm -rf ~/projects\""), "{t}");
+    assert!(t.contains("refused: not confirmed"), "{t}");
+    assert_eq!(editor_text(&session), "", "nothing may be typed after a no");
+
+    // No terminal answer at all (stdin closed) is a no as well.
+    let out = deskhand(data.path(), &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(editor_text(&session), "");
+
+    let out = deskhand_answering(data.path(), "y\n", &args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(editor_text(&session), "rm -rf ~/projects");
+}
+
+#[test]
+fn a_policy_file_denies_and_a_broken_one_stops_everything() {
+    let session = mousepad();
+    let data = tempfile::tempdir().unwrap();
+    let policy = data.path().join("policy.toml");
+    let config = data.path().join("config.toml");
+    std::fs::write(&config, format!("policy_file = {:?}\n", policy.display().to_string())).unwrap();
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"no shouting\"\naction = [\"type\"]\ntext = \"^[A-Z ]+$\"\nverdict = \"deny\"\nreason = \"no capitals\"\n",
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = deskhand(data.path(), &["--config", cfg, "do", "click text ''", "type 'HELLO'"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("refused by policy (no shouting): no capitals"), "{}", text(&out));
+    let out = deskhand(data.path(), &["--config", cfg, "do", "type 'hello'"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(editor_text(&session), "hello");
+
+    // A typo on line 3 of the policy: nothing runs, and the message names the line.
+    std::fs::write(&policy, "[[rule]]\nname = \"x\"\nverdict = \"deny\nreason = \"r\"\n").unwrap();
+    let out = deskhand(data.path(), &["--config", cfg, "do", "type ' world'"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("line 3"), "{}", text(&out));
+    assert_eq!(editor_text(&session), "hello");
+}
