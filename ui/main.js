@@ -67,6 +67,30 @@ function onEvent(ev) {
     case "notice":
       setStatus(ev.message);
       break;
+    case "confirmation_requested":
+      askConfirmation(ev);
+      break;
+    case "action_refused": {
+      const row = stepRow(ev.step);
+      row.querySelector(".result").textContent = `refused: ${ev.reason}`;
+      break;
+    }
+  }
+}
+
+// The policy asks before risky actions: show the exact action and let the user decide.
+function askConfirmation(ev) {
+  $("confirm-shown").textContent = ev.shown;
+  $("confirm-reason").textContent = `${ev.reason} (${ev.rule})`;
+  $("confirm").hidden = false;
+}
+
+async function answerConfirmation(allow) {
+  $("confirm").hidden = true;
+  try {
+    await invoke("confirm", { allow });
+  } catch (e) {
+    setStatus(String(e), "error");
   }
 }
 
@@ -139,4 +163,6 @@ $("run").addEventListener("click", run);
 $("stop").addEventListener("click", () => invoke("cancel"));
 $("ping").addEventListener("click", ping);
 listen("deskhand://event", (e) => onEvent(e.payload));
+$("confirm-allow").addEventListener("click", () => answerConfirmation(true));
+$("confirm-deny").addEventListener("click", () => answerConfirmation(false));
 refreshRuns();

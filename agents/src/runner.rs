@@ -219,8 +219,11 @@ impl DirectRunner {
             let failed = step.error.clone();
             steps.push(step);
             if let Some(e) = failed {
-                status = RunStatus::Failed;
-                summary = format!("step {index} ({text}) failed: {e}");
+                (status, summary) = if self.cancel.load(Ordering::SeqCst) {
+                    (RunStatus::Cancelled, format!("cancelled during step {index} ({text})"))
+                } else {
+                    (RunStatus::Failed, format!("step {index} ({text}) failed: {e}"))
+                };
                 break;
             }
         }

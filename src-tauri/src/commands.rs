@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use deskhand_core::ports::{RunRecord, RunStatus, StepRecord};
-use deskhand_core::Event;
+use deskhand_core::{Event, Op};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime, State};
 
@@ -63,6 +63,13 @@ pub async fn run_commands<R: Runtime>(
         status: outcome.status,
         steps: outcome.steps,
     })
+}
+
+/// Answers the confirmation the policy is waiting for.
+#[tauri::command]
+pub async fn confirm(state: State<'_, DesktopState>, allow: bool) -> Result<(), String> {
+    let deskhand = state.deskhand()?;
+    blocking(move || deskhand.submit(Op::Confirm { allow }, &mut |_| {}).map(|_| ())).await
 }
 
 #[tauri::command]

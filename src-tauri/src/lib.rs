@@ -22,6 +22,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::capture,
             commands::run_commands,
             commands::cancel,
+            commands::confirm,
             commands::recent_runs,
             commands::steps,
         ])

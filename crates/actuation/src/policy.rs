@@ -576,6 +576,12 @@ fn is_invisible(c: char) -> bool {
         )
 }
 
+impl deskhand_core::ports::ActionGate for Policy {
+    fn check(&self, ctx: &ActionContext<'_>) -> Decision {
+        self.evaluate(ctx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,8 +600,3 @@ mod tests {
     }
 }
 
-impl deskhand_core::ports::ActionGate for Policy {
-    fn check(&self, ctx: &ActionContext<'_>) -> Decision {
-        self.evaluate(ctx)
-    }
-}

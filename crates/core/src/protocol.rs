@@ -23,10 +23,8 @@ pub enum Op {
     },
     /// Stop the current run at once.
     Cancel,
-    /// Answer a confirmation request.
+    /// Answer the confirmation request that is waiting (there is at most one: the run waits).
     Confirm {
-        /// The step asking.
-        step: u32,
         /// Yes or no.
         allow: bool,
     },

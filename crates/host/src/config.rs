@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub policy_file: Option<PathBuf>,
     /// How long a confirmation waits for an answer before it counts as "no", in ms.
     pub confirm_timeout_ms: Option<u64>,
+    /// The global hotkey that stops a run at once (default "ctrl+alt+Escape").
+    pub kill_chord: Option<String>,
 }
 
 /// Command-line overrides.
@@ -46,6 +48,8 @@ pub struct Config {
     pub policy_file: Option<PathBuf>,
     /// Confirmation timeout in ms.
     pub confirm_timeout_ms: u64,
+    /// The kill-switch chord, validated.
+    pub kill_chord: String,
     /// The X display named by the environment, if any.
     pub display: Option<String>,
     /// The session D-Bus address, if any.
@@ -168,6 +172,9 @@ impl Config {
         let default_policy = default_file.with_file_name("policy.toml");
         let policy_file = raw.policy_file.or_else(|| default_policy.is_file().then_some(default_policy));
         let confirm_timeout_ms = raw.confirm_timeout_ms.unwrap_or(30_000);
+        let kill_chord = raw.kill_chord.unwrap_or_else(|| "ctrl+alt+Escape".to_string());
+        deskhand_core::KeyChord::parse(&kill_chord)
+            .map_err(|e| ConfigError::Invalid(format!("kill_chord: {e}")))?;
         let settle_max_ms = raw.settle_max_ms.unwrap_or(2_000);
         if !(50..=60_000).contains(&settle_max_ms) {
             return Err(ConfigError::Invalid(format!(
@@ -181,6 +188,7 @@ impl Config {
             settle_max_ms,
             policy_file,
             confirm_timeout_ms,
+            kill_chord,
             display: env.display.clone(),
             dbus_address: env.dbus.clone(),
             wayland: env.wayland,

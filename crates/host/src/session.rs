@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deskhand_actuation::policy::Policy;
+use deskhand_actuation::safety::KillSwitch;
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
 use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
 use deskhand_core::ports::{
     Accessibility, Confirmer, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
 };
-use deskhand_core::{Event, Frame, LayoutTree, Monitor, Op, PortError};
+use deskhand_core::{Event, Frame, KeyChord, LayoutTree, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
 use deskhand_perception::capture::{encode_png, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
@@ -224,7 +225,7 @@ impl Deskhand {
                 self.cancel();
                 Ok(None)
             }
-            Op::Confirm { allow, .. } => {
+            Op::Confirm { allow } => {
                 if !self.op_confirmer.answer(allow) {
                     on_event(Event::Notice { message: "no confirmation is waiting".into() });
                 }
@@ -257,8 +258,32 @@ impl Deskhand {
             .lock()
             .map_err(|_| HostError::Other("input lock poisoned".into()))?;
         if input_slot.is_none() {
-            *input_slot = Some(EnigoInput::open(self.config.display.as_deref())?);
+            let mut input = EnigoInput::open(self.config.display.as_deref())?;
+            input.set_cancel(self.cancel.clone());
+            *input_slot = Some(input);
         }
+        // The kill switch lives as long as the run: its chord stops input at once.
+        let _kill_switch = match KeyChord::parse(&self.config.kill_chord)
+            .map_err(PortError::invalid)
+            .and_then(|chord| {
+                KillSwitch::start(
+                    self.config.display.as_deref(),
+                    &chord,
+                    self.cancel.clone(),
+                    Box::new(|| tracing::warn!("kill switch pressed: run cancelled")),
+                )
+            }) {
+            Ok(k) => {
+                on_event(Event::Notice {
+                    message: format!("press {} to stop at once", self.config.kill_chord),
+                });
+                Some(k)
+            }
+            Err(e) => {
+                on_event(Event::Notice { message: format!("kill switch not available: {e}") });
+                None
+            }
+        };
         let input = input_slot
             .as_mut()
             .ok_or_else(|| HostError::Other("input unavailable".into()))?;

@@ -49,10 +49,13 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
 
     // The run is in the database, as the app's own store wrote it.
     let memory = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
-    let runs = memory.recent_runs(1).unwrap();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].status, RunStatus::Succeeded, "{runs:?}");
-    assert!(runs[0].task.contains("wait 100"), "{runs:?}");
+    let runs = memory.recent_runs(2).unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[1].status, RunStatus::Succeeded, "{runs:?}");
+    assert!(runs[1].task.contains("wait 100"), "{runs:?}");
+    assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
+    let refused = memory.steps(runs[0].id).unwrap();
+    assert!(refused[0].error.as_deref().unwrap_or("").contains("not confirmed"), "{refused:?}");
 }
 
 async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> {
@@ -103,6 +106,21 @@ async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> 
     let step = wait_text(client, "#steps li.ok", |t| !t.is_empty()).await?;
     assert!(step.contains("wait 100") && step.contains("ok"), "{step}");
     wait_text(client, "#status", |t| t.ends_with("succeeded")).await?;
+
+    // A risky action: the policy asks, the dialog shows it verbatim, the user denies it, and
+    // the run ends refused with nothing typed.
+    commands.clear().await.map_err(|e| e.to_string())?;
+    commands
+        .send_keys("type 'rm -rf ~/old-projects'")
+        .await
+        .map_err(|e| e.to_string())?;
+    find(client, "#run").await?.click().await.map_err(|e| e.to_string())?;
+    let shown = wait_text(client, "#confirm-shown", |t| !t.is_empty()).await?;
+    assert!(shown.contains("type \"rm -rf ~/old-projects\""), "{shown}");
+    find(client, "#confirm-deny").await?.click().await.map_err(|e| e.to_string())?;
+    let refused = wait_text(client, "#steps li.error", |t| t.contains("not confirmed")).await?;
+    assert!(refused.contains("rm -rf ~/old-projects"), "{refused}");
+    wait_text(client, "#status", |t| t.ends_with("failed")).await?;
 
     // A picture of the whole desktop for a person to look at, with the final state painted.
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -76,6 +76,34 @@ fn kill_switch_fires_on_its_chord_whatever_the_lock_keys_and_not_on_others() {
     d.run("xdotool", &["key", "ctrl+alt+Escape"]).unwrap();
     fired.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(cancel.load(Ordering::SeqCst));
+
+    // The same chord injected in-process: the time from the server having the key press to
+    // the cancel flag, without xdotool's start-up in it.
+    let mut input = EnigoInput::open(None).unwrap();
+    let key = |key, press| InputEvent::Key { key, press };
+    let mut latencies = Vec::new();
+    for _ in 0..10 {
+        input
+            .send(&[key(Key::Ctrl, Press::Down), key(Key::Alt, Press::Down)])
+            .unwrap();
+        input.send(&[key(Key::Escape, Press::Down)]).unwrap();
+        let pressed = Instant::now();
+        let at = fired.recv_timeout(Duration::from_secs(5)).unwrap();
+        latencies.push(at.saturating_duration_since(pressed).as_secs_f64() * 1e3);
+        input
+            .send(&[
+                key(Key::Escape, Press::Up),
+                key(Key::Alt, Press::Up),
+                key(Key::Ctrl, Press::Up),
+            ])
+            .unwrap();
+    }
+    latencies.sort_by(f64::total_cmp);
+    eprintln!(
+        "kill switch: key press processed -> cancel flag: median {:.2} ms, max {:.2} ms",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1]
+    );
     drop(ks);
 }
 
@@ -140,43 +168,45 @@ fn mousepad() -> AppSession {
     .unwrap()
 }
 
-/// The whole text of the focused mousepad document once it stops changing, copied out through
-/// the clipboard (the accessibility reader returns at most 2,000 characters).
+/// The whole text of the focused mousepad document, copied out through the clipboard (the
+/// accessibility reader returns at most 2,000 characters). Mousepad may still be working
+/// through key events injected before the cancel, so read until two copies agree.
 fn document_text(d: &VirtualDesktop) -> String {
     let mut input = EnigoInput::open(None).unwrap();
-    let mut read = || {
-        let chord = |c| {
-            [Key::Ctrl, Key::Char(c)]
-                .into_iter()
-                .map(|key| InputEvent::Key {
-                    key,
+    let mut copy = || {
+        input
+            .send(&[
+                InputEvent::Key {
+                    key: Key::Ctrl,
                     press: Press::Down,
-                })
-                .chain(
-                    [Key::Char(c), Key::Ctrl]
-                        .into_iter()
-                        .map(|key| InputEvent::Key {
-                            key,
-                            press: Press::Up,
-                        }),
-                )
-                .collect::<Vec<_>>()
-        };
-        input.send(&chord('a')).unwrap();
-        input.send(&chord('c')).unwrap();
-        std::thread::sleep(Duration::from_millis(200));
-        d.run("xclip", &["-o", "-selection", "clipboard"])
-            .unwrap_or_default()
-    };
-    let mut last = read();
-    loop {
+                },
+                InputEvent::Key {
+                    key: Key::Char('a'),
+                    press: Press::Click,
+                },
+                InputEvent::Key {
+                    key: Key::Char('c'),
+                    press: Press::Click,
+                },
+                InputEvent::Key {
+                    key: Key::Ctrl,
+                    press: Press::Up,
+                },
+            ])
+            .unwrap();
         std::thread::sleep(Duration::from_millis(300));
-        let now = read();
-        if now == last {
-            return now;
+        d.run("xclip", &["-o", "-selection", "clipboard"]).ok()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = None;
+    while Instant::now() < deadline {
+        let now = copy();
+        if now.is_some() && now == last {
+            return now.unwrap_or_default();
         }
         last = now;
     }
+    panic!("mousepad's text did not settle: last copy {last:?}");
 }
 
 #[test]

@@ -90,3 +90,34 @@ fn a_policy_file_denies_and_a_broken_one_stops_everything() {
     assert!(text(&out).contains("line 3"), "{}", text(&out));
     assert_eq!(editor_text(&session), "hello");
 }
+
+#[test]
+fn the_kill_switch_stops_a_long_typing_run_at_once() {
+    let session = mousepad();
+    let data = tempfile::tempdir().unwrap();
+    let long = "lorem ipsum dolor sit amet ".repeat(400);
+    let child = Command::new(env!("CARGO_BIN_EXE_deskhand"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["do", "click text ''", &format!("type '{long}'")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until typing has visibly started, then press the chord as a user would.
+    let start = std::time::Instant::now();
+    while editor_text(&session).len() < 20 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "typing never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    session.desktop.run("xdotool", &["key", "ctrl+alt+Escape"]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("cancelled"), "{}", text(&out));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let typed = editor_text(&session);
+    assert!(typed.len() < long.len() / 2, "typed {} of {} characters", typed.len(), long.len());
+    let db = deskhand_memory::SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+    use deskhand_core::ports::MemoryStore;
+    assert_eq!(db.recent_runs(1).unwrap()[0].status, deskhand_core::ports::RunStatus::Cancelled);
+}
