@@ -8,10 +8,13 @@ use deskhand_core::ports::Input;
 use deskhand_core::{InputEvent, Key, MouseButton, PortError};
 use enigo::{Axis, Button, Coordinate, Direction, Keyboard, Mouse, Settings};
 
+use crate::secrets::SecretStore;
+
 /// Injects input into the X display it was opened on.
 pub struct EnigoInput {
     enigo: enigo::Enigo,
     cancel: Option<Arc<AtomicBool>>,
+    secrets: Option<SecretStore>,
 }
 
 /// Characters typed between two looks at the cancel flag: small enough that the kill switch
@@ -48,6 +51,7 @@ impl EnigoInput {
         Ok(EnigoInput {
             enigo,
             cancel: None,
+            secrets: None,
         })
     }
 
@@ -55,6 +59,12 @@ impl EnigoInput {
     /// is true, release everything held, and fail with [`EnigoInput::CANCELLED`].
     pub fn set_cancel(&mut self, cancel: Arc<AtomicBool>) {
         self.cancel = Some(cancel);
+    }
+
+    /// Lets typed text carry `{{secret:NAME}}` placeholders, resolved here at the last moment
+    /// so values never pass through prompts, events, logs or the database.
+    pub fn set_secrets(&mut self, secrets: SecretStore) {
+        self.secrets = Some(secrets);
     }
 
     /// Releases every key this injector holds, the modifiers, and the mouse buttons.
@@ -244,7 +254,16 @@ impl Input for EnigoInput {
                     .enigo
                     .key(key(*k)?, direction(*press))
                     .map_err(|e| failed("key", e))?,
-                InputEvent::Text { text } => self.type_text(text)?,
+                InputEvent::Text { text } if SecretStore::placeholders(text).is_empty() => {
+                    self.type_text(text)?
+                }
+                InputEvent::Text { text } => {
+                    let secrets = self.secrets.as_ref().ok_or_else(|| {
+                        PortError::invalid("text names a {{secret:...}} but no secret store is open")
+                    })?;
+                    let value = secrets.resolve(text).map_err(|e| PortError::invalid(e.to_string()))?;
+                    self.type_text(&value)?
+                }
             }
         }
         Ok(())

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use deskhand_actuation::policy::Policy;
 use deskhand_actuation::safety::KillSwitch;
+use deskhand_actuation::secrets::SecretStore;
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
 use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
@@ -260,6 +261,9 @@ impl Deskhand {
         if input_slot.is_none() {
             let mut input = EnigoInput::open(self.config.display.as_deref())?;
             input.set_cancel(self.cancel.clone());
+            let secrets = SecretStore::open(&self.config.secrets())
+                .map_err(|e| HostError::Other(e.to_string()))?;
+            input.set_secrets(secrets);
             *input_slot = Some(input);
         }
         // The kill switch lives as long as the run: its chord stops input at once.

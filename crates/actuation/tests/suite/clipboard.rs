@@ -112,14 +112,7 @@ fn pasted_unicode_text_round_trips_through_mousepad_and_the_clipboard_is_restore
     let at = save.bounds.unwrap().center();
     input
         .send(&[
-            InputEvent::MoveTo {
-                x: at.x as i32,
-                y: at.y as i32,
-            },
-            InputEvent::Button {
-                button: MouseButton::Left,
-                press: Press::Click,
-            },
+            InputEvent::Key { key: Key::Return, press: Press::Click },
         ])
         .unwrap();
 

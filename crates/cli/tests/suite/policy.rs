@@ -121,3 +121,33 @@ fn the_kill_switch_stops_a_long_typing_run_at_once() {
     use deskhand_core::ports::MemoryStore;
     assert_eq!(db.recent_runs(1).unwrap()[0].status, deskhand_core::ports::RunStatus::Cancelled);
 }
+
+#[test]
+fn a_secret_is_typed_but_never_stored_or_printed() {
+    use std::os::unix::fs::PermissionsExt;
+    let session = mousepad();
+    let data = tempfile::tempdir().unwrap();
+    let store = data.path().join("secrets.toml");
+    std::fs::write(&store, "pw = \"s3cr3t-Value\"\n").unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let args = ["do", "click text ''", "type '{{secret:pw}}'"];
+    // A store others can read is refused, and nothing is typed.
+    let out = deskhand_answering(data.path(), "y\n", &args);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("chmod 600"), "{}", text(&out));
+    assert_eq!(editor_text(&session), "");
+
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Typing a secret into a field that is not a password field needs a yes.
+    let out = deskhand_answering(data.path(), "y\n", &args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(editor_text(&session), "s3cr3t-Value");
+    assert!(!text(&out).contains("s3cr3t"), "{}", text(&out));
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path != store {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!String::from_utf8_lossy(&bytes).contains("s3cr3t"), "{} holds the secret", path.display());
+        }
+    }
+}
