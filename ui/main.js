@@ -67,6 +67,14 @@ function onEvent(ev) {
     case "notice":
       setStatus(ev.message);
       break;
+    case "paused":
+      setStatus(`paused: ${ev.reason}`, "busy");
+      $("resume").hidden = false;
+      break;
+    case "resumed":
+      $("resume").hidden = true;
+      setStatus("running", "busy");
+      break;
     case "confirmation_requested":
       askConfirmation(ev);
       break;
@@ -163,6 +171,13 @@ $("run").addEventListener("click", run);
 $("stop").addEventListener("click", () => invoke("cancel"));
 $("ping").addEventListener("click", ping);
 listen("deskhand://event", (e) => onEvent(e.payload));
+$("resume").addEventListener("click", async () => {
+  try {
+    await invoke("resume");
+  } catch (e) {
+    setStatus(String(e), "error");
+  }
+});
 $("confirm-allow").addEventListener("click", () => answerConfirmation(true));
 $("confirm-deny").addEventListener("click", () => answerConfirmation(false));
 refreshRuns();

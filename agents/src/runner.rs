@@ -9,7 +9,9 @@ use deskhand_core::ports::{
     ActionEffect,
     Accessibility, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord, TreeQuery, TreeScope,
 };
-use deskhand_core::ports::{ActionGate, Apps, Confirmer, GateContext, Verdict};
+use deskhand_core::ports::{
+    ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
+};
 use deskhand_core::{
     Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError,
     Target,
@@ -44,6 +46,10 @@ pub struct Ports<'a> {
     pub confirmer: Option<&'a dyn Confirmer>,
     /// Starting apps and focusing windows, when available.
     pub apps: Option<&'a dyn Apps>,
+    /// Notices the user taking over, when available.
+    pub presence: Option<&'a dyn UserPresence>,
+    /// Asks the user whether to go on after a takeover; none means the run stops.
+    pub resumer: Option<&'a dyn Resumer>,
 }
 
 /// Why a run could not go on at all (step failures are recorded, not returned).
@@ -170,7 +176,7 @@ impl DirectRunner {
         for (i, request) in requests.iter().enumerate() {
             let text = request.describe();
             let index = i as u32;
-            if self.cancel.load(Ordering::SeqCst) {
+            if !self.wait_while_user_acts(&ports, on_event) || self.cancel.load(Ordering::SeqCst) {
                 status = RunStatus::Cancelled;
                 summary = format!("cancelled before step {index}");
                 break;
@@ -333,6 +339,25 @@ impl DirectRunner {
 }
 
 impl DirectRunner {
+    /// When the user has taken over, pauses until they say to go on. False means stop.
+    fn wait_while_user_acts(&self, ports: &Ports<'_>, on_event: &mut dyn FnMut(Event)) -> bool {
+        let Some(presence) = ports.presence else {
+            return true;
+        };
+        let Some(reason) = presence.takeover() else {
+            return true;
+        };
+        on_event(Event::Paused { reason: reason.clone() });
+        let go_on = ports.resumer.is_some_and(|r| r.wait_for_resume(&reason));
+        if go_on && !self.cancel.load(Ordering::SeqCst) {
+            presence.resume();
+            on_event(Event::Resumed);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Asks the policy about an action; refuses it on deny, or on confirm without a yes.
     fn check_policy(
         &self,

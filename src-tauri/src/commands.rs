@@ -72,6 +72,15 @@ pub async fn confirm(state: State<'_, DesktopState>, allow: bool) -> Result<(), 
     blocking(move || deskhand.submit(Op::Confirm { allow }, &mut |_| {}).map(|_| ())).await
 }
 
+/// Lets a run that paused because the user took over go on.
+#[tauri::command]
+pub fn resume(state: State<'_, DesktopState>) -> Result<(), String> {
+    match state.opened() {
+        Some(d) => d.submit(Op::Resume, &mut |_| {}).map(|_| ()).map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
 #[tauri::command]
 pub fn cancel(state: State<'_, DesktopState>) {
     if let Some(d) = state.opened() {

@@ -23,6 +23,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::run_commands,
             commands::cancel,
             commands::confirm,
+            commands::resume,
             commands::recent_runs,
             commands::steps,
         ])

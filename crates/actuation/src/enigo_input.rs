@@ -8,6 +8,7 @@ use deskhand_core::ports::Input;
 use deskhand_core::{InputEvent, Key, MouseButton, PortError};
 use enigo::{Axis, Button, Coordinate, Direction, Keyboard, Mouse, Settings};
 
+use crate::safety::TakeoverWatch;
 use crate::secrets::SecretStore;
 
 /// Injects input into the X display it was opened on.
@@ -15,6 +16,7 @@ pub struct EnigoInput {
     enigo: enigo::Enigo,
     cancel: Option<Arc<AtomicBool>>,
     secrets: Option<SecretStore>,
+    watch: Option<Arc<TakeoverWatch>>,
 }
 
 /// Characters typed between two looks at the cancel flag: small enough that the kill switch
@@ -52,6 +54,7 @@ impl EnigoInput {
             enigo,
             cancel: None,
             secrets: None,
+            watch: None,
         })
     }
 
@@ -59,6 +62,11 @@ impl EnigoInput {
     /// is true, release everything held, and fail with [`EnigoInput::CANCELLED`].
     pub fn set_cancel(&mut self, cancel: Arc<AtomicBool>) {
         self.cancel = Some(cancel);
+    }
+
+    /// Marks everything `send` injects as the agent's own, so the watch only reports the user.
+    pub fn set_watch(&mut self, watch: Arc<TakeoverWatch>) {
+        self.watch = Some(watch);
     }
 
     /// Lets typed text carry `{{secret:NAME}}` placeholders, resolved here at the last moment
@@ -226,6 +234,8 @@ impl EnigoInput {
 
 impl Input for EnigoInput {
     fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
+        let watch = self.watch.clone();
+        let _ours = watch.as_ref().map(|w| w.injecting());
         for event in events {
             self.check_cancel()?;
             tracing::trace!(?event, "inject");

@@ -596,3 +596,13 @@ fn connect(display: Option<&str>, what: &str) -> Result<(RustConnection, usize),
 fn x_failed(what: &'static str) -> impl Fn(ReplyError) -> PortError {
     move |e| PortError::failed(format!("cannot {what}: {e}"))
 }
+
+impl deskhand_core::ports::UserPresence for TakeoverWatch {
+    fn takeover(&self) -> Option<String> {
+        TakeoverWatch::takeover(self).map(|t| t.to_string())
+    }
+
+    fn resume(&self) {
+        TakeoverWatch::resume(self)
+    }
+}

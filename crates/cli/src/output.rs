@@ -74,6 +74,8 @@ impl Printer {
                 println!("  [{step}] needs confirmation: {shown}")
             }
             Event::ActionRefused { step, reason } => println!("  [{step}] refused: {reason}"),
+            Event::Paused { reason } => println!("paused: {reason}"),
+            Event::Resumed => println!("resumed"),
         }
     }
 

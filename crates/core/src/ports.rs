@@ -397,3 +397,17 @@ pub trait Apps: Send + Sync {
     /// Focuses the window whose title or application matches; returns its title.
     fn focus(&self, query: &str) -> Result<String, PortError>;
 }
+
+/// Notices input the agent did not produce (the user taking over).
+pub trait UserPresence: Send + Sync {
+    /// What the user did, once foreign input was seen; stays set until `resume`.
+    fn takeover(&self) -> Option<String>;
+    /// Clears the takeover so the agent may act again.
+    fn resume(&self);
+}
+
+/// Asks the user whether to go on after they took over.
+pub trait Resumer: Send + Sync {
+    /// Blocks until the user says to resume (true) or to stop (false).
+    fn wait_for_resume(&self, reason: &str) -> bool;
+}

@@ -23,6 +23,8 @@ pub enum Op {
     },
     /// Stop the current run at once.
     Cancel,
+    /// Resume a run paused because the user took over (a no-op when nothing is paused).
+    Resume,
     /// Answer the confirmation request that is waiting (there is at most one: the run waits).
     Confirm {
         /// Yes or no.
@@ -95,6 +97,13 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// The user used the mouse or keyboard during a run; the run waits until resumed.
+    Paused {
+        /// What the user did.
+        reason: String,
+    },
+    /// A paused run goes on.
+    Resumed,
     /// A run ended.
     RunFinished {
         /// Run id.

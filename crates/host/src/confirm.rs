@@ -5,7 +5,7 @@ use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use deskhand_core::ports::{Confirmer, GateDecision};
+use deskhand_core::ports::{Confirmer, GateDecision, Resumer};
 
 /// Waits for `Op::Confirm` for at most `timeout`.
 #[derive(Debug)]
@@ -39,6 +39,41 @@ impl Confirmer for OpConfirmer {
             p.take();
         }
         answer
+    }
+}
+
+/// Waits for `Op::Resume` after the user took over; stops when the run is cancelled.
+#[derive(Debug)]
+pub struct OpResumer {
+    resumed: std::sync::atomic::AtomicBool,
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl OpResumer {
+    /// A resumer that gives up when `cancel` is set.
+    pub fn new(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self { resumed: std::sync::atomic::AtomicBool::new(false), cancel }
+    }
+
+    /// Lets a paused run go on.
+    pub fn resume(&self) {
+        self.resumed.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Resumer for OpResumer {
+    fn wait_for_resume(&self, _reason: &str) -> bool {
+        use std::sync::atomic::Ordering;
+        self.resumed.store(false, Ordering::SeqCst);
+        loop {
+            if self.cancel.load(Ordering::SeqCst) {
+                return false;
+            }
+            if self.resumed.swap(false, Ordering::SeqCst) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deskhand_actuation::policy::Policy;
-use deskhand_actuation::safety::KillSwitch;
+use deskhand_actuation::safety::{KillSwitch, TakeoverWatch};
 use deskhand_actuation::secrets::SecretStore;
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
 use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
 use deskhand_core::ports::{
-    Accessibility, Confirmer, MemoryStore, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
+    Accessibility, Confirmer, MemoryStore, Resumer, UserPresence, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
 };
 use deskhand_core::{Event, Frame, KeyChord, LayoutTree, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
@@ -20,7 +20,7 @@ use deskhand_perception::capture::{encode_png, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
 
 use crate::config::Config;
-use crate::confirm::OpConfirmer;
+use crate::confirm::{OpConfirmer, OpResumer};
 
 /// Why the host could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,9 @@ pub struct Deskhand {
     policy: Policy,
     confirmer: Arc<dyn Confirmer>,
     op_confirmer: Arc<OpConfirmer>,
+    resumer: Arc<dyn Resumer>,
+    op_resumer: Arc<OpResumer>,
+    watch: Mutex<Option<Arc<TakeoverWatch>>>,
 }
 
 impl std::fmt::Debug for Deskhand {
@@ -129,16 +132,21 @@ impl Deskhand {
             Err(e) => (None, Some(e.message)),
         };
         let op_confirmer = Arc::new(OpConfirmer::new(Duration::from_millis(config.confirm_timeout_ms)));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let op_resumer = Arc::new(OpResumer::new(cancel.clone()));
         Ok(Deskhand {
             confirmer: op_confirmer.clone(),
             op_confirmer,
+            resumer: op_resumer.clone(),
+            op_resumer,
+            watch: Mutex::new(None),
             config,
             screen: XcapScreen::new(),
             accessibility,
             accessibility_error,
             input: Mutex::new(None),
             memory: Mutex::new(memory),
-            cancel: Arc::new(AtomicBool::new(false)),
+            cancel,
             policy,
         })
     }
@@ -147,6 +155,12 @@ impl Deskhand {
     /// answered with `Op::Confirm`, and refused when no answer comes in time.
     pub fn set_confirmer(&mut self, confirmer: Arc<dyn Confirmer>) {
         self.confirmer = confirmer;
+    }
+
+    /// Sets who decides to go on after the user took over (e.g. the CLI's terminal). By
+    /// default `Op::Resume` does.
+    pub fn set_resumer(&mut self, resumer: Arc<dyn Resumer>) {
+        self.resumer = resumer;
     }
 
     /// The flag that stops a run before its next step (for the kill switch).
@@ -226,6 +240,10 @@ impl Deskhand {
                 self.cancel();
                 Ok(None)
             }
+            Op::Resume => {
+                self.op_resumer.resume();
+                Ok(None)
+            }
             Op::Confirm { allow } => {
                 if !self.op_confirmer.answer(allow) {
                     on_event(Event::Notice { message: "no confirmation is waiting".into() });
@@ -261,6 +279,18 @@ impl Deskhand {
         if input_slot.is_none() {
             let mut input = EnigoInput::open(self.config.display.as_deref())?;
             input.set_cancel(self.cancel.clone());
+            // The takeover watch sees input the agent did not send; without one (no XInput 2)
+            // the agent still runs, and says so.
+            match TakeoverWatch::start(self.config.display.as_deref(), Box::new(|t| tracing::info!(%t, "user took over"))) {
+                Ok(w) => {
+                    let w = Arc::new(w);
+                    input.set_watch(w.clone());
+                    if let Ok(mut slot) = self.watch.lock() {
+                        *slot = Some(w);
+                    }
+                }
+                Err(e) => on_event(Event::Notice { message: format!("takeover detection not available: {e}") }),
+            }
             let secrets = SecretStore::open(&self.config.secrets())
                 .map_err(|e| HostError::Other(e.to_string()))?;
             input.set_secrets(secrets);
@@ -295,6 +325,7 @@ impl Deskhand {
             .memory
             .lock()
             .map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let watch = self.watch.lock().ok().and_then(|w| w.clone());
         let artifacts = PngArtifacts {
             dir: self.config.screenshots(),
         };
@@ -313,6 +344,8 @@ impl Deskhand {
             gate: Some(&self.policy),
             confirmer: Some(self.confirmer.as_ref()),
             apps: None,
+            presence: watch.as_deref().map(|w| w as &dyn UserPresence),
+            resumer: Some(self.resumer.as_ref()),
         };
         Ok(runner.run(ports, task, requests, on_event)?)
     }

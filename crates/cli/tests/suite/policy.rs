@@ -151,3 +151,52 @@ fn a_secret_is_typed_but_never_stored_or_printed() {
         }
     }
 }
+
+#[test]
+fn when_the_user_takes_over_the_run_pauses_until_told_to_go_on() {
+    use std::io::BufRead;
+    let session = mousepad();
+    let data = tempfile::tempdir().unwrap();
+    for go_on in [true, false] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deskhand"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["do", "click text ''", "wait 1500", "type 'after'"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        // The user moves the mouse during the wait step.
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            seen.push(line.clone());
+            if line.contains("[1] {\"kind\":\"wait\"") {
+                session.desktop.run("xdotool", &["mousemove", "5", "5"]).unwrap();
+            }
+            if line.starts_with("paused:") {
+                break;
+            }
+        }
+        assert!(seen.iter().any(|l| l.contains("the user moved the pointer")), "{seen:?}");
+        if go_on {
+            stdin.as_mut().unwrap().write_all(b"\n").unwrap();
+        } else {
+            drop(stdin.take());
+        }
+        let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+        let status = child.wait().unwrap();
+        if go_on {
+            assert!(status.success(), "{rest:?}");
+            assert!(rest.iter().any(|l| l == "resumed"), "{rest:?}");
+            assert_eq!(editor_text(&session), "after");
+        } else {
+            assert_eq!(status.code(), Some(130), "{rest:?}");
+            assert_eq!(editor_text(&session), "after", "nothing more was typed");
+        }
+        drop(stdin);
+    }
+}
