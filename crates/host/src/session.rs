@@ -326,6 +326,10 @@ impl Deskhand {
             .lock()
             .map_err(|_| HostError::Other("database lock poisoned".into()))?;
         let watch = self.watch.lock().ok().and_then(|w| w.clone());
+        // Input before this run (e.g. the click that started it) is not a takeover of it.
+        if let Some(w) = &watch {
+            UserPresence::resume(w.as_ref());
+        }
         let artifacts = PngArtifacts {
             dir: self.config.screenshots(),
         };
