@@ -6,15 +6,14 @@ use std::time::{Duration, Instant};
 
 use deskhand_core::command::Command;
 use deskhand_core::ports::{
-    ActionEffect,
-    Accessibility, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord, TreeQuery, TreeScope,
+    Accessibility, ActionEffect, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord,
+    TreeQuery, TreeScope,
 };
 use deskhand_core::ports::{
     ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
 };
 use deskhand_core::{
-    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError,
-    Target,
+    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError, Target,
 };
 
 use crate::execute::{input_events, resolve_target};
@@ -226,9 +225,15 @@ impl DirectRunner {
             steps.push(step);
             if let Some(e) = failed {
                 (status, summary) = if self.cancel.load(Ordering::SeqCst) {
-                    (RunStatus::Cancelled, format!("cancelled during step {index} ({text})"))
+                    (
+                        RunStatus::Cancelled,
+                        format!("cancelled during step {index} ({text})"),
+                    )
                 } else {
-                    (RunStatus::Failed, format!("step {index} ({text}) failed: {e}"))
+                    (
+                        RunStatus::Failed,
+                        format!("step {index} ({text}) failed: {e}"),
+                    )
                 };
                 break;
             }
@@ -347,7 +352,9 @@ impl DirectRunner {
         let Some(reason) = presence.takeover() else {
             return true;
         };
-        on_event(Event::Paused { reason: reason.clone() });
+        on_event(Event::Paused {
+            reason: reason.clone(),
+        });
         let go_on = ports.resumer.is_some_and(|r| r.wait_for_resume(&reason));
         if go_on && !self.cancel.load(Ordering::SeqCst) {
             presence.resume();
@@ -384,13 +391,19 @@ impl DirectRunner {
         };
         let decision = gate.check(&ctx);
         let refuse = |reason: String, on_event: &mut dyn FnMut(Event)| {
-            on_event(Event::ActionRefused { step: step.index, reason: reason.clone() });
+            on_event(Event::ActionRefused {
+                step: step.index,
+                reason: reason.clone(),
+            });
             Err(reason)
         };
         match decision.verdict {
             Verdict::Allow => Ok(()),
             Verdict::Deny => refuse(
-                format!("refused by policy ({}): {}: {}", decision.rule, decision.reason, decision.shown),
+                format!(
+                    "refused by policy ({}): {}: {}",
+                    decision.rule, decision.reason, decision.shown
+                ),
                 on_event,
             ),
             Verdict::Confirm => {
@@ -402,9 +415,15 @@ impl DirectRunner {
                 });
                 match ports.confirmer {
                     Some(c) if c.confirm(&decision) => Ok(()),
-                    Some(_) => refuse(format!("not confirmed: {}: {}", decision.reason, decision.shown), on_event),
+                    Some(_) => refuse(
+                        format!("not confirmed: {}: {}", decision.reason, decision.shown),
+                        on_event,
+                    ),
                     None => refuse(
-                        format!("needs confirmation but nobody can answer here: {}: {}", decision.reason, decision.shown),
+                        format!(
+                            "needs confirmation but nobody can answer here: {}: {}",
+                            decision.reason, decision.shown
+                        ),
                         on_event,
                     ),
                 }

@@ -82,7 +82,12 @@ pub fn changed_region(before: &[Frame], after: &[Frame]) -> Option<deskhand_core
                 let y0 = u.y.min(r.y);
                 let x1 = u.right().max(r.right());
                 let y1 = u.bottom().max(r.bottom());
-                deskhand_core::Rect::new(x0, y0, (x1 - i64::from(x0)) as u32, (y1 - i64::from(y0)) as u32)
+                deskhand_core::Rect::new(
+                    x0,
+                    y0,
+                    (x1 - i64::from(x0)) as u32,
+                    (y1 - i64::from(y0)) as u32,
+                )
             }
         });
     };
@@ -113,12 +118,23 @@ pub fn changed_region(before: &[Frame], after: &[Frame]) -> Option<deskhand_core
 fn frame_diff(a: &Frame, b: &Frame) -> Option<deskhand_core::Rect> {
     let row = a.width as usize * 4;
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
-    for (y, (ra, rb)) in a.rgba.chunks_exact(row).zip(b.rgba.chunks_exact(row)).enumerate() {
+    for (y, (ra, rb)) in a
+        .rgba
+        .chunks_exact(row)
+        .zip(b.rgba.chunks_exact(row))
+        .enumerate()
+    {
         if ra == rb {
             continue;
         }
-        let first = ra.chunks_exact(4).zip(rb.chunks_exact(4)).position(|(p, q)| p != q);
-        let last = ra.chunks_exact(4).zip(rb.chunks_exact(4)).rposition(|(p, q)| p != q);
+        let first = ra
+            .chunks_exact(4)
+            .zip(rb.chunks_exact(4))
+            .position(|(p, q)| p != q);
+        let last = ra
+            .chunks_exact(4)
+            .zip(rb.chunks_exact(4))
+            .rposition(|(p, q)| p != q);
         if let (Some(f), Some(l)) = (first, last) {
             x0 = x0.min(f);
             x1 = x1.max(l);
@@ -127,7 +143,12 @@ fn frame_diff(a: &Frame, b: &Frame) -> Option<deskhand_core::Rect> {
         }
     }
     (x0 != usize::MAX).then(|| {
-        deskhand_core::Rect::new(x0 as i32, y0 as i32, (x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32)
+        deskhand_core::Rect::new(
+            x0 as i32,
+            y0 as i32,
+            (x1 - x0 + 1) as u32,
+            (y1 - y0 + 1) as u32,
+        )
     })
 }
 
@@ -138,9 +159,18 @@ mod tests {
 
     fn frame(index: usize, x: i32, fill: impl Fn(u32, u32) -> u8) -> Frame {
         let (w, h) = (8u32, 6u32);
-        let rgba = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).flat_map(|(x, y)| [fill(x, y), 0, 0, 255]).collect();
+        let rgba = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .flat_map(|(x, y)| [fill(x, y), 0, 0, 255])
+            .collect();
         Frame {
-            monitor: Monitor { index, name: "m".into(), bounds: Rect::new(x, 0, w, h), scale: 1.0, primary: false },
+            monitor: Monitor {
+                index,
+                name: "m".into(),
+                bounds: Rect::new(x, 0, w, h),
+                scale: 1.0,
+                primary: false,
+            },
             width: w,
             height: h,
             rgba,
@@ -151,9 +181,18 @@ mod tests {
     fn changed_region_is_the_box_of_changed_pixels_in_desktop_coordinates() {
         let before = vec![frame(0, 0, |_, _| 0), frame(1, 8, |_, _| 0)];
         assert_eq!(changed_region(&before, &before), None);
-        let after = vec![frame(0, 0, |_, _| 0), frame(1, 8, |x, y| u8::from((2..5).contains(&x) && y == 3))];
-        assert_eq!(changed_region(&before, &after), Some(Rect::new(10, 3, 3, 1)));
-        let both = vec![frame(0, 0, |x, y| u8::from(x == 0 && y == 0)), after[1].clone()];
+        let after = vec![
+            frame(0, 0, |_, _| 0),
+            frame(1, 8, |x, y| u8::from((2..5).contains(&x) && y == 3)),
+        ];
+        assert_eq!(
+            changed_region(&before, &after),
+            Some(Rect::new(10, 3, 3, 1))
+        );
+        let both = vec![
+            frame(0, 0, |x, y| u8::from(x == 0 && y == 0)),
+            after[1].clone(),
+        ];
         assert_eq!(changed_region(&before, &both), Some(Rect::new(0, 0, 13, 4)));
     }
 }

@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::execute::input_events;
 use deskhand_agents::settle::{wait_for_settle, SettlePolicy};
-use deskhand_core::ports::{Input, Screen};
+use deskhand_core::ports::Input;
 use deskhand_core::{Action, KeyChord, NodeState, Point};
 use deskhand_perception::XcapScreen;
 use deskhand_testkit::start_app;
@@ -18,10 +18,18 @@ fn script() -> Vec<Action> {
     let mut out = Vec::new();
     for i in 0..20 {
         out.push(match i % 5 {
-            0 => Action::Type { text: format!("word{i} ") },
-            1 => Action::Key { chord: KeyChord::parse("Return").unwrap() },
-            2 => Action::Key { chord: KeyChord::parse("shift+Home").unwrap() },
-            3 => Action::Key { chord: KeyChord::parse("End").unwrap() },
+            0 => Action::Type {
+                text: format!("word{i} "),
+            },
+            1 => Action::Key {
+                chord: KeyChord::parse("Return").unwrap(),
+            },
+            2 => Action::Key {
+                chord: KeyChord::parse("shift+Home").unwrap(),
+            },
+            3 => Action::Key {
+                chord: KeyChord::parse("End").unwrap(),
+            },
             _ => Action::Type { text: "x".into() },
         });
     }
@@ -40,12 +48,20 @@ fn run(input: &mut EnigoInput, screen: &XcapScreen, action: &Action, fixed: Opti
 
 fn actuation(c: &mut Criterion) {
     let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
     })
     .unwrap();
     let screen = XcapScreen::new();
     let mut input = EnigoInput::open(None).unwrap();
-    let tree = deskhand_testkit::wait_for_tree(&session.reader, "mousepad", Duration::from_secs(5), |_| true).unwrap();
+    let tree = deskhand_testkit::wait_for_tree(
+        &session.reader,
+        "mousepad",
+        Duration::from_secs(5),
+        |_| true,
+    )
+    .unwrap();
     let area = tree
         .walk()
         .into_iter()
@@ -54,16 +70,50 @@ fn actuation(c: &mut Criterion) {
         .and_then(|n| n.bounds)
         .unwrap();
     let text: Point = area.center();
-    input.send(&input_events(&Action::Click { target: deskhand_core::Target::desktop(text.x, text.y), button: Default::default() }, &[text]).unwrap()).unwrap();
+    input
+        .send(
+            &input_events(
+                &Action::Click {
+                    target: deskhand_core::Target::desktop(text.x, text.y),
+                    button: Default::default(),
+                },
+                &[text],
+            )
+            .unwrap(),
+        )
+        .unwrap();
 
     let mut group = c.benchmark_group("action_latency");
     for (name, action) in [
-        ("key_End", Action::Key { chord: KeyChord::parse("End").unwrap() }),
-        ("type_8_chars", Action::Type { text: "abcdefgh".into() }),
-        ("hover", Action::Hover { target: deskhand_core::Target::desktop(text.x, text.y) }),
+        (
+            "key_End",
+            Action::Key {
+                chord: KeyChord::parse("End").unwrap(),
+            },
+        ),
+        (
+            "type_8_chars",
+            Action::Type {
+                text: "abcdefgh".into(),
+            },
+        ),
+        (
+            "hover",
+            Action::Hover {
+                target: deskhand_core::Target::desktop(text.x, text.y),
+            },
+        ),
     ] {
         let points = [text];
-        let events = input_events(&action, if action.targets().is_empty() { &[] } else { &points }).unwrap();
+        let events = input_events(
+            &action,
+            if action.targets().is_empty() {
+                &[]
+            } else {
+                &points
+            },
+        )
+        .unwrap();
         group.bench_function(name, |b| b.iter(|| input.send(&events).unwrap()));
     }
     group.finish();
@@ -83,9 +133,18 @@ fn actuation(c: &mut Criterion) {
     // A fixed 1 s sleep per action: 20 s per session, so time one action and scale.
     let mut group = c.benchmark_group("one_action");
     group.sample_size(10);
-    group.bench_function("settle", |b| b.iter(|| run(&mut input, &screen, &actions[0], None)));
+    group.bench_function("settle", |b| {
+        b.iter(|| run(&mut input, &screen, &actions[0], None))
+    });
     group.bench_function("fixed_sleep_1s", |b| {
-        b.iter(|| run(&mut input, &screen, &actions[0], Some(Duration::from_secs(1))))
+        b.iter(|| {
+            run(
+                &mut input,
+                &screen,
+                &actions[0],
+                Some(Duration::from_secs(1)),
+            )
+        })
     });
     group.finish();
 }

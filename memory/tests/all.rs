@@ -22,7 +22,11 @@ fn step(index: u32) -> StepRecord {
         ok: true,
         error: None,
         screenshot: Some("/tmp/x.png".into()),
-        effect: Some(ActionEffect { changed: Some(Rect::new(1, 2, 3, 4)), settle_ms: 55, stable: true }),
+        effect: Some(ActionEffect {
+            changed: Some(Rect::new(1, 2, 3, 4)),
+            settle_ms: 55,
+            stable: true,
+        }),
         perceive_ms: 12,
         act_ms: 34,
         started_ms: 1000 + i64::from(index),

@@ -69,14 +69,22 @@ pub async fn run_commands<R: Runtime>(
 #[tauri::command]
 pub async fn confirm(state: State<'_, DesktopState>, allow: bool) -> Result<(), String> {
     let deskhand = state.deskhand()?;
-    blocking(move || deskhand.submit(Op::Confirm { allow }, &mut |_| {}).map(|_| ())).await
+    blocking(move || {
+        deskhand
+            .submit(Op::Confirm { allow }, &mut |_| {})
+            .map(|_| ())
+    })
+    .await
 }
 
 /// Lets a run that paused because the user took over go on.
 #[tauri::command]
 pub fn resume(state: State<'_, DesktopState>) -> Result<(), String> {
     match state.opened() {
-        Some(d) => d.submit(Op::Resume, &mut |_| {}).map(|_| ()).map_err(|e| e.to_string()),
+        Some(d) => d
+            .submit(Op::Resume, &mut |_| {})
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
         None => Ok(()),
     }
 }

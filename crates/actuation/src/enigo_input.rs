@@ -269,9 +269,13 @@ impl Input for EnigoInput {
                 }
                 InputEvent::Text { text } => {
                     let secrets = self.secrets.as_ref().ok_or_else(|| {
-                        PortError::invalid("text names a {{secret:...}} but no secret store is open")
+                        PortError::invalid(
+                            "text names a {{secret:...}} but no secret store is open",
+                        )
                     })?;
-                    let value = secrets.resolve(text).map_err(|e| PortError::invalid(e.to_string()))?;
+                    let value = secrets
+                        .resolve(text)
+                        .map_err(|e| PortError::invalid(e.to_string()))?;
                     self.type_text(&value)?
                 }
             }

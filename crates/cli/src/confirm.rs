@@ -18,7 +18,11 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn new(timeout: Duration, cancel: Arc<AtomicBool>) -> Self {
-        Self { timeout, cancel, lines: OnceLock::new() }
+        Self {
+            timeout,
+            cancel,
+            lines: OnceLock::new(),
+        }
     }
 
     /// The next line typed, waiting at most `wait`; None on silence, end of input or cancel.
@@ -58,7 +62,10 @@ impl Confirmer for Terminal {
     fn confirm(&self, d: &GateDecision) -> bool {
         eprintln!("deskhand wants to: {}", d.shown);
         eprintln!("  because: {} ({})", d.reason, d.rule);
-        eprint!("  allow? [y/N] (no answer in {} s means no) ", self.timeout.as_secs());
+        eprint!(
+            "  allow? [y/N] (no answer in {} s means no) ",
+            self.timeout.as_secs()
+        );
         let _ = std::io::stderr().flush();
         let answer = self.next_line(self.timeout).unwrap_or_default();
         let yes = matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
@@ -69,7 +76,9 @@ impl Confirmer for Terminal {
 
 impl Resumer for Terminal {
     fn wait_for_resume(&self, reason: &str) -> bool {
-        eprintln!("paused: {reason}. Press Enter to go on; end input (ctrl+d) or the kill switch stops.");
+        eprintln!(
+            "paused: {reason}. Press Enter to go on; end input (ctrl+d) or the kill switch stops."
+        );
         // A person may take a while; the kill switch or closing stdin ends the wait.
         self.next_line(Duration::from_secs(24 * 3600)).is_some()
     }

@@ -145,7 +145,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(&overrides)?;
             let timeout = std::time::Duration::from_millis(config.confirm_timeout_ms);
             let mut deskhand = Deskhand::open(config)?;
-            let terminal = std::sync::Arc::new(confirm::Terminal::new(timeout, deskhand.cancel_flag()));
+            let terminal =
+                std::sync::Arc::new(confirm::Terminal::new(timeout, deskhand.cancel_flag()));
             deskhand.set_confirmer(terminal.clone());
             deskhand.set_resumer(terminal);
             match cmd {

@@ -40,7 +40,14 @@ impl Printer {
                 let action = serde_json::to_string(action).unwrap_or_default();
                 println!("  [{step}] {action}{at}");
             }
-            Event::StepFinished { step, ok, error, ms, effect, .. } => match (ok, error) {
+            Event::StepFinished {
+                step,
+                ok,
+                error,
+                ms,
+                effect,
+                ..
+            } => match (ok, error) {
                 (true, _) => {
                     let what = match effect {
                         Some(e) => match e.changed {

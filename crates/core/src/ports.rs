@@ -361,7 +361,13 @@ pub struct GateContext<'a> {
 impl<'a> GateContext<'a> {
     /// A context that knows nothing but the action.
     pub fn new(action: &'a crate::action::Action) -> Self {
-        GateContext { action, app: None, window_title: None, target_label: None, target_role: None }
+        GateContext {
+            action,
+            app: None,
+            window_title: None,
+            target_label: None,
+            target_role: None,
+        }
     }
 }
 

@@ -170,9 +170,13 @@ impl Config {
             .or(raw.cache_dir)
             .unwrap_or_else(|| home.join(".cache/deskhand"));
         let default_policy = default_file.with_file_name("policy.toml");
-        let policy_file = raw.policy_file.or_else(|| default_policy.is_file().then_some(default_policy));
+        let policy_file = raw
+            .policy_file
+            .or_else(|| default_policy.is_file().then_some(default_policy));
         let confirm_timeout_ms = raw.confirm_timeout_ms.unwrap_or(30_000);
-        let kill_chord = raw.kill_chord.unwrap_or_else(|| "ctrl+alt+Escape".to_string());
+        let kill_chord = raw
+            .kill_chord
+            .unwrap_or_else(|| "ctrl+alt+Escape".to_string());
         deskhand_core::KeyChord::parse(&kill_chord)
             .map_err(|e| ConfigError::Invalid(format!("kill_chord: {e}")))?;
         let settle_max_ms = raw.settle_max_ms.unwrap_or(2_000);

@@ -17,7 +17,10 @@ pub struct OpConfirmer {
 impl OpConfirmer {
     /// A confirmer that gives up (denies) after `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        Self { pending: Mutex::new(None), timeout }
+        Self {
+            pending: Mutex::new(None),
+            timeout,
+        }
     }
 
     /// Delivers the answer to the request waiting now; false when none is waiting.
@@ -52,12 +55,16 @@ pub struct OpResumer {
 impl OpResumer {
     /// A resumer that gives up when `cancel` is set.
     pub fn new(cancel: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
-        Self { resumed: std::sync::atomic::AtomicBool::new(false), cancel }
+        Self {
+            resumed: std::sync::atomic::AtomicBool::new(false),
+            cancel,
+        }
     }
 
     /// Lets a paused run go on.
     pub fn resume(&self) {
-        self.resumed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.resumed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -12,7 +12,8 @@ use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
 use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
 use deskhand_core::ports::{
-    Accessibility, Confirmer, MemoryStore, Resumer, UserPresence, RunRecord, Screen, StepRecord, SystemClock, TreeQuery, TreeScope,
+    Accessibility, Confirmer, MemoryStore, Resumer, RunRecord, Screen, StepRecord, SystemClock,
+    TreeQuery, TreeScope, UserPresence,
 };
 use deskhand_core::{Event, Frame, KeyChord, LayoutTree, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
@@ -131,7 +132,9 @@ impl Deskhand {
             Ok(r) => (Some(r), None),
             Err(e) => (None, Some(e.message)),
         };
-        let op_confirmer = Arc::new(OpConfirmer::new(Duration::from_millis(config.confirm_timeout_ms)));
+        let op_confirmer = Arc::new(OpConfirmer::new(Duration::from_millis(
+            config.confirm_timeout_ms,
+        )));
         let cancel = Arc::new(AtomicBool::new(false));
         let op_resumer = Arc::new(OpResumer::new(cancel.clone()));
         Ok(Deskhand {
@@ -246,7 +249,9 @@ impl Deskhand {
             }
             Op::Confirm { allow } => {
                 if !self.op_confirmer.answer(allow) {
-                    on_event(Event::Notice { message: "no confirmation is waiting".into() });
+                    on_event(Event::Notice {
+                        message: "no confirmation is waiting".into(),
+                    });
                 }
                 Ok(None)
             }
@@ -281,7 +286,10 @@ impl Deskhand {
             input.set_cancel(self.cancel.clone());
             // The takeover watch sees input the agent did not send; without one (no XInput 2)
             // the agent still runs, and says so.
-            match TakeoverWatch::start(self.config.display.as_deref(), Box::new(|t| tracing::info!(%t, "user took over"))) {
+            match TakeoverWatch::start(
+                self.config.display.as_deref(),
+                Box::new(|t| tracing::info!(%t, "user took over")),
+            ) {
                 Ok(w) => {
                     let w = Arc::new(w);
                     input.set_watch(w.clone());
@@ -289,7 +297,9 @@ impl Deskhand {
                         *slot = Some(w);
                     }
                 }
-                Err(e) => on_event(Event::Notice { message: format!("takeover detection not available: {e}") }),
+                Err(e) => on_event(Event::Notice {
+                    message: format!("takeover detection not available: {e}"),
+                }),
             }
             let secrets = SecretStore::open(&self.config.secrets())
                 .map_err(|e| HostError::Other(e.to_string()))?;
@@ -314,7 +324,9 @@ impl Deskhand {
                 Some(k)
             }
             Err(e) => {
-                on_event(Event::Notice { message: format!("kill switch not available: {e}") });
+                on_event(Event::Notice {
+                    message: format!("kill switch not available: {e}"),
+                });
                 None
             }
         };

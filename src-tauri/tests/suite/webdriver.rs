@@ -55,7 +55,14 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
     assert!(runs[1].task.contains("wait 100"), "{runs:?}");
     assert_eq!(runs[0].status, RunStatus::Failed, "{runs:?}");
     let refused = memory.steps(runs[0].id).unwrap();
-    assert!(refused[0].error.as_deref().unwrap_or("").contains("not confirmed"), "{refused:?}");
+    assert!(
+        refused[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not confirmed"),
+        "{refused:?}"
+    );
 }
 
 async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> {
@@ -114,10 +121,18 @@ async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> 
         .send_keys("type 'rm -rf ~/old-projects'")
         .await
         .map_err(|e| e.to_string())?;
-    find(client, "#run").await?.click().await.map_err(|e| e.to_string())?;
+    find(client, "#run")
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
     let shown = wait_text(client, "#confirm-shown", |t| !t.is_empty()).await?;
     assert!(shown.contains("type \"rm -rf ~/old-projects\""), "{shown}");
-    find(client, "#confirm-deny").await?.click().await.map_err(|e| e.to_string())?;
+    find(client, "#confirm-deny")
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
     let refused = wait_text(client, "#steps li.error", |t| t.contains("not confirmed")).await?;
     assert!(refused.contains("rm -rf ~/old-projects"), "{refused}");
     wait_text(client, "#status", |t| t.ends_with("failed")).await?;

@@ -20,12 +20,20 @@ fn deskhand_answering(data: &std::path::Path, answer: &str, args: &[&str]) -> Ou
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn editor_text(session: &AppSession) -> String {
-    let tree = session.reader.tree(&TreeQuery::new(TreeScope::App("mousepad".into()))).unwrap();
+    let tree = session
+        .reader
+        .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
+        .unwrap();
     tree.walk()
         .into_iter()
         .find(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
@@ -35,7 +43,9 @@ fn editor_text(session: &AppSession) -> String {
 
 fn mousepad() -> AppSession {
     start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk().iter().any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
     })
     .unwrap()
 }
@@ -49,7 +59,10 @@ fn a_destructive_command_is_typed_only_after_the_user_says_yes() {
     let out = deskhand_answering(data.path(), "n\n", &args);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("deskhand wants to: type \"rm -rf ~/projects\""), "{t}");
+    assert!(
+        t.contains("deskhand wants to: type \"rm -rf ~/projects\""),
+        "{t}"
+    );
     assert!(t.contains("refused: not confirmed"), "{t}");
     assert_eq!(editor_text(&session), "", "nothing may be typed after a no");
 
@@ -69,22 +82,37 @@ fn a_policy_file_denies_and_a_broken_one_stops_everything() {
     let data = tempfile::tempdir().unwrap();
     let policy = data.path().join("policy.toml");
     let config = data.path().join("config.toml");
-    std::fs::write(&config, format!("policy_file = {:?}\n", policy.display().to_string())).unwrap();
+    std::fs::write(
+        &config,
+        format!("policy_file = {:?}\n", policy.display().to_string()),
+    )
+    .unwrap();
     std::fs::write(
         &policy,
         "[[rule]]\nname = \"no shouting\"\naction = [\"type\"]\ntext = \"^[A-Z ]+$\"\nverdict = \"deny\"\nreason = \"no capitals\"\n",
     )
     .unwrap();
     let cfg = config.to_str().unwrap();
-    let out = deskhand(data.path(), &["--config", cfg, "do", "click text ''", "type 'HELLO'"]);
+    let out = deskhand(
+        data.path(),
+        &["--config", cfg, "do", "click text ''", "type 'HELLO'"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("refused by policy (no shouting): no capitals"), "{}", text(&out));
+    assert!(
+        text(&out).contains("refused by policy (no shouting): no capitals"),
+        "{}",
+        text(&out)
+    );
     let out = deskhand(data.path(), &["--config", cfg, "do", "type 'hello'"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(editor_text(&session), "hello");
 
     // A typo on line 3 of the policy: nothing runs, and the message names the line.
-    std::fs::write(&policy, "[[rule]]\nname = \"x\"\nverdict = \"deny\nreason = \"r\"\n").unwrap();
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"x\"\nverdict = \"deny\nreason = \"r\"\n",
+    )
+    .unwrap();
     let out = deskhand(data.path(), &["--config", cfg, "do", "type ' world'"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("line 3"), "{}", text(&out));
@@ -107,19 +135,33 @@ fn the_kill_switch_stops_a_long_typing_run_at_once() {
     // Wait until typing has visibly started, then press the chord as a user would.
     let start = std::time::Instant::now();
     while editor_text(&session).len() < 20 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(20), "typing never started");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "typing never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    session.desktop.run("xdotool", &["key", "ctrl+alt+Escape"]).unwrap();
+    session
+        .desktop
+        .run("xdotool", &["key", "ctrl+alt+Escape"])
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("cancelled"), "{}", text(&out));
     std::thread::sleep(std::time::Duration::from_millis(300));
     let typed = editor_text(&session);
-    assert!(typed.len() < long.len() / 2, "typed {} of {} characters", typed.len(), long.len());
+    assert!(
+        typed.len() < long.len() / 2,
+        "typed {} of {} characters",
+        typed.len(),
+        long.len()
+    );
     let db = deskhand_memory::SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
     use deskhand_core::ports::MemoryStore;
-    assert_eq!(db.recent_runs(1).unwrap()[0].status, deskhand_core::ports::RunStatus::Cancelled);
+    assert_eq!(
+        db.recent_runs(1).unwrap()[0].status,
+        deskhand_core::ports::RunStatus::Cancelled
+    );
 }
 
 #[test]
@@ -147,7 +189,11 @@ fn a_secret_is_typed_but_never_stored_or_printed() {
         let path = entry.unwrap().path();
         if path.is_file() && path != store {
             let bytes = std::fs::read(&path).unwrap();
-            assert!(!String::from_utf8_lossy(&bytes).contains("s3cr3t"), "{} holds the secret", path.display());
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains("s3cr3t"),
+                "{} holds the secret",
+                path.display()
+            );
         }
     }
 }
@@ -175,13 +221,20 @@ fn when_the_user_takes_over_the_run_pauses_until_told_to_go_on() {
             let line = line.unwrap();
             seen.push(line.clone());
             if line.contains("[1] {\"kind\":\"wait\"") {
-                session.desktop.run("xdotool", &["mousemove", "5", "5"]).unwrap();
+                session
+                    .desktop
+                    .run("xdotool", &["mousemove", "5", "5"])
+                    .unwrap();
             }
             if line.starts_with("paused:") {
                 break;
             }
         }
-        assert!(seen.iter().any(|l| l.contains("the user moved the pointer")), "{seen:?}");
+        assert!(
+            seen.iter()
+                .any(|l| l.contains("the user moved the pointer")),
+            "{seen:?}"
+        );
         if go_on {
             stdin.as_mut().unwrap().write_all(b"\n").unwrap();
         } else {
