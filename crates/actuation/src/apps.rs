@@ -460,6 +460,23 @@ pub fn focus_window(query: &str, display: Option<&str>) -> Result<WindowInfo, Po
     }
 }
 
+/// The [`deskhand_core::ports::Apps`] port on one X display.
+#[derive(Debug, Clone, Default)]
+pub struct DesktopApps {
+    /// The display (`None`: $DISPLAY).
+    pub display: Option<String>,
+}
+
+impl deskhand_core::ports::Apps for DesktopApps {
+    fn open(&self, name: &str) -> Result<u32, PortError> {
+        open_app(name)
+    }
+
+    fn focus(&self, query: &str) -> Result<String, PortError> {
+        focus_window(query, self.display.as_deref()).map(|w| w.title)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

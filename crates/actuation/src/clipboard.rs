@@ -273,9 +273,38 @@ impl Clipboard {
     }
 }
 
+/// X keeps no clipboard of its own: text we still own would vanish with this process. A
+/// restored clipboard belongs to the user, so it is handed to `xclip`, which serves it until
+/// another program takes the clipboard.
+fn hand_over(text: &str) {
+    use std::io::Write;
+    let child = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-i"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut c) => {
+            if let Some(mut stdin) = c.stdin.take() {
+                let _ = stdin.write_all(text.as_bytes());
+            }
+            // xclip forks a server and its first process exits at once.
+            let _ = c.wait();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "xclip not found: the clipboard empties when Deskhand exits")
+        }
+    }
+}
+
 impl Drop for Clipboard {
     fn drop(&mut self) {
         let s = &self.shared;
+        let owned = s.state().text.clone();
+        if let Some(text) = owned {
+            hand_over(&text);
+        }
         s.state().shutdown = true;
         // An event with no mask goes to the window's creator: it wakes the serving thread.
         let wake = ClientMessageEvent::new(32, s.window, s.atoms.DESKHAND_SELECTION, [0u32; 5]);

@@ -8,6 +8,7 @@ use deskhand_core::ports::Input;
 use deskhand_core::{InputEvent, Key, MouseButton, PortError};
 use enigo::{Axis, Button, Coordinate, Direction, Keyboard, Mouse, Settings};
 
+use crate::clipboard::{paste_text, Clipboard, MAX_TYPED_LEN};
 use crate::safety::TakeoverWatch;
 use crate::secrets::SecretStore;
 
@@ -17,6 +18,7 @@ pub struct EnigoInput {
     cancel: Option<Arc<AtomicBool>>,
     secrets: Option<SecretStore>,
     watch: Option<Arc<TakeoverWatch>>,
+    clipboard: Option<Clipboard>,
 }
 
 /// Characters typed between two looks at the cancel flag: small enough that the kill switch
@@ -55,6 +57,7 @@ impl EnigoInput {
             cancel: None,
             secrets: None,
             watch: None,
+            clipboard: None,
         })
     }
 
@@ -67,6 +70,28 @@ impl EnigoInput {
     /// Marks everything `send` injects as the agent's own, so the watch only reports the user.
     pub fn set_watch(&mut self, watch: Arc<TakeoverWatch>) {
         self.watch = Some(watch);
+    }
+
+    /// Enters non-ASCII and long text by pasting it through this clipboard (the previous
+    /// clipboard text is restored), since key events cannot carry every character.
+    pub fn set_clipboard(&mut self, clipboard: Clipboard) {
+        self.clipboard = Some(clipboard);
+    }
+
+    /// Types text as keys, or pastes it when key events would not carry it faithfully.
+    fn enter_text(&mut self, text: &str) -> Result<(), PortError> {
+        let paste = !text.is_ascii() || text.chars().count() > MAX_TYPED_LEN;
+        match self.clipboard.take() {
+            Some(clipboard) if paste => {
+                let result = paste_text(self, &clipboard, text);
+                self.clipboard = Some(clipboard);
+                result
+            }
+            other => {
+                self.clipboard = other;
+                self.type_text(text)
+            }
+        }
     }
 
     /// Lets typed text carry `{{secret:NAME}}` placeholders, resolved here at the last moment
@@ -265,7 +290,7 @@ impl Input for EnigoInput {
                     .key(key(*k)?, direction(*press))
                     .map_err(|e| failed("key", e))?,
                 InputEvent::Text { text } if SecretStore::placeholders(text).is_empty() => {
-                    self.type_text(text)?
+                    self.enter_text(text)?
                 }
                 InputEvent::Text { text } => {
                     let secrets = self.secrets.as_ref().ok_or_else(|| {

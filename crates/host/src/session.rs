@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use deskhand_actuation::apps::DesktopApps;
+use deskhand_actuation::clipboard::Clipboard;
 use deskhand_actuation::policy::Policy;
 use deskhand_actuation::safety::{KillSwitch, TakeoverWatch};
 use deskhand_actuation::secrets::SecretStore;
@@ -304,6 +306,14 @@ impl Deskhand {
             let secrets = SecretStore::open(&self.config.secrets())
                 .map_err(|e| HostError::Other(e.to_string()))?;
             input.set_secrets(secrets);
+            match Clipboard::open(self.config.display.as_deref()) {
+                Ok(c) => input.set_clipboard(c),
+                Err(e) => on_event(Event::Notice {
+                    message: format!(
+                        "clipboard not available, non-ASCII text is typed as keys: {e}"
+                    ),
+                }),
+            }
             *input_slot = Some(input);
         }
         // The kill switch lives as long as the run: its chord stops input at once.
@@ -337,6 +347,9 @@ impl Deskhand {
             .memory
             .lock()
             .map_err(|_| HostError::Other("database lock poisoned".into()))?;
+        let apps = DesktopApps {
+            display: self.config.display.clone(),
+        };
         let watch = self.watch.lock().ok().and_then(|w| w.clone());
         // Input before this run (e.g. the click that started it) is not a takeover of it.
         if let Some(w) = &watch {
@@ -359,7 +372,7 @@ impl Deskhand {
             clock: &SystemClock,
             gate: Some(&self.policy),
             confirmer: Some(self.confirmer.as_ref()),
-            apps: None,
+            apps: Some(&apps),
             presence: watch.as_deref().map(|w| w as &dyn UserPresence),
             resumer: Some(self.resumer.as_ref()),
         };

@@ -58,3 +58,79 @@ fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
     }
     drop(session);
 }
+
+#[test]
+fn non_ascii_text_round_trips_and_apps_open_and_take_focus() {
+    use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
+    let mut session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+    })
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    // Something of the user's on the clipboard, which must survive the paste.
+    let mut xclip = std::process::Command::new("xclip")
+        .args(["-selection", "clipboard", "-i"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        xclip
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"the user's clipboard")
+            .unwrap();
+    }
+    xclip.wait().unwrap();
+    let text = "Grüße aus 東京 — ✓";
+    let out = deskhand(
+        data.path(),
+        &["do", "click text ''", &format!("type '{text}'")],
+    );
+    assert!(out.status.success(), "{}", super::text(&out));
+    let tree = session
+        .reader
+        .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
+        .unwrap();
+    let typed = tree
+        .walk()
+        .into_iter()
+        .find(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
+        .and_then(|(_, n)| n.text.clone());
+    assert_eq!(typed.as_deref(), Some(text));
+    let clip = session
+        .desktop
+        .run("xclip", &["-selection", "clipboard", "-o"])
+        .unwrap();
+    assert_eq!(clip, "the user's clipboard");
+
+    // open and focus go through the desktop entry and the window manager.
+    let out = deskhand(data.path(), &["do", "open galculator"]);
+    assert!(out.status.success(), "{}", super::text(&out));
+    session
+        .desktop
+        .wait_window(None, "alculator", std::time::Duration::from_secs(15))
+        .unwrap();
+    let out = deskhand(data.path(), &["do", "focus 'Mousepad'"]);
+    assert!(out.status.success(), "{}", super::text(&out));
+    let active = session
+        .desktop
+        .run("xdotool", &["getactivewindow", "getwindowname"])
+        .unwrap();
+    assert!(active.contains("Mousepad"), "{active}");
+    let out = deskhand(data.path(), &["do", "focus 'No Such Window'"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        super::text(&out).contains("No Such Window"),
+        "{}",
+        super::text(&out)
+    );
+    // galculator was started by deskhand, not by the desktop: stop it ourselves.
+    let _ = session
+        .desktop
+        .run("xdotool", &["search", "--name", "alculator", "windowkill"]);
+    let _ = &mut session;
+}
