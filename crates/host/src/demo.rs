@@ -133,7 +133,24 @@ pub fn run(
             .unwrap_or_default();
         return Err(HostError::Other(format!("the demo run failed: {why}")));
     }
-    let content = wait_for_file(&saved_file, Duration::from_secs(10))?;
+    // GTK's file chooser sometimes ignores the first press of Save (it is still completing
+    // the typed path). A person would look and press it again; so does the demo, recorded as
+    // a run of its own.
+    let content = match wait_for_file(&saved_file, Duration::from_secs(3)) {
+        Ok(text) => text,
+        Err(_) if save_button_showing(&deskhand) => {
+            on_event(Event::Notice {
+                message: "the Save dialog is still open: pressing Save again".into(),
+            });
+            deskhand.run_commands(
+                "demo: press Save again",
+                &["click button 'Save'".to_string()],
+                on_event,
+            )?;
+            wait_for_file(&saved_file, Duration::from_secs(10))?
+        }
+        Err(e) => return Err(e),
+    };
     let report = DemoReport {
         display,
         virtual_desktop,
@@ -192,6 +209,12 @@ fn wait_for_editor(deskhand: &Deskhand, timeout: Duration) -> Result<LayoutTree,
         "mousepad's accessibility tree did not appear within {timeout:?} ({last}); \
          is at-spi2-core installed (`./x setup`)?"
     )))
+}
+
+fn save_button_showing(deskhand: &Deskhand) -> bool {
+    deskhand
+        .tree(TreeScope::App("mousepad".into()))
+        .is_ok_and(|t| t.find_unique("Save", Some("push button")).is_ok())
 }
 
 fn wait_for_file(path: &Path, timeout: Duration) -> Result<String, HostError> {

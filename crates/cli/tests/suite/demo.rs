@@ -23,7 +23,8 @@ fn demo_without_a_display_saves_a_real_file_through_mousepad() {
         .lines()
         .filter(|l| l.contains("\"event\":\"step_finished\""))
         .count();
-    assert_eq!(finished, 7, "{stdout}");
+    // Seven scripted steps, and one more if the Save dialog needed a second press.
+    assert!(finished == 7 || finished == 8, "{stdout}");
     let shot = report["screenshot"].as_str().unwrap();
     assert!(std::fs::metadata(shot).unwrap().len() > 1000);
 }
