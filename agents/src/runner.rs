@@ -407,14 +407,18 @@ impl DirectRunner {
                 on_event,
             ),
             Verdict::Confirm => {
-                on_event(Event::ConfirmationRequested {
+                let request = Event::ConfirmationRequested {
                     step: step.index,
                     shown: decision.shown.clone(),
                     reason: decision.reason.clone(),
                     rule: decision.rule.clone(),
-                });
-                match ports.confirmer {
-                    Some(c) if c.confirm(&decision) => Ok(()),
+                };
+                // The confirmer announces the request itself, once it is ready for the answer:
+                // a fast answer can then never arrive before anyone is listening.
+                let mut announce = || on_event(request.clone());
+                let confirmed = ports.confirmer.map(|c| c.confirm(&decision, &mut announce));
+                match confirmed {
+                    Some(true) => Ok(()),
                     Some(_) => refuse(
                         format!("not confirmed: {}: {}", decision.reason, decision.shown),
                         on_event,

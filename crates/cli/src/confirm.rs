@@ -59,7 +59,8 @@ impl Terminal {
 }
 
 impl Confirmer for Terminal {
-    fn confirm(&self, d: &GateDecision) -> bool {
+    fn confirm(&self, d: &GateDecision, announce: &mut dyn FnMut()) -> bool {
+        announce();
         eprintln!("deskhand wants to: {}", d.shown);
         eprintln!("  because: {} ({})", d.reason, d.rule);
         eprint!(

@@ -392,8 +392,9 @@ pub trait ActionGate: Send + Sync {
 
 /// Asks the user to confirm an action; implementations time out to `false`.
 pub trait Confirmer: Send + Sync {
-    /// True only when the user said yes in time.
-    fn confirm(&self, decision: &GateDecision) -> bool;
+    /// True only when the user said yes in time. Calls `announce` (which tells the front
+    /// ends) once it is ready to take the answer.
+    fn confirm(&self, decision: &GateDecision, announce: &mut dyn FnMut()) -> bool;
 }
 
 /// Starts applications and brings windows to the front.

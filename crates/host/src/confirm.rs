@@ -31,12 +31,13 @@ impl OpConfirmer {
 }
 
 impl Confirmer for OpConfirmer {
-    fn confirm(&self, _decision: &GateDecision) -> bool {
+    fn confirm(&self, _decision: &GateDecision, announce: &mut dyn FnMut()) -> bool {
         let (tx, rx) = channel();
         match self.pending.lock() {
             Ok(mut p) => *p = Some(tx),
             Err(_) => return false,
         }
+        announce();
         let answer = rx.recv_timeout(self.timeout).unwrap_or(false);
         if let Ok(mut p) = self.pending.lock() {
             p.take();
@@ -108,10 +109,10 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        assert!(c.confirm(&decision()));
+        assert!(c.confirm(&decision(), &mut || {}));
         t.join().unwrap();
         assert!(!c.answer(true), "nobody is waiting any more");
         let quick = OpConfirmer::new(Duration::from_millis(20));
-        assert!(!quick.confirm(&decision()));
+        assert!(!quick.confirm(&decision(), &mut || {}));
     }
 }

@@ -32,6 +32,11 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
     ] {
         std::env::set_var(var, home.path().join(dir));
     }
+    // A confirmation that never gets its answer must not pass by timing out into "no" within
+    // the test's waits: make the timeout longer than any of them.
+    let config = home.path().join("config/deskhand/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "confirm_timeout_ms = 60000\n").unwrap();
     let driver = Driver::start(&home.path().join("tauri-driver.log"));
 
     let rt = tokio::runtime::Builder::new_current_thread()
