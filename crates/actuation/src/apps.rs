@@ -6,7 +6,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deskhand_core::PortError;
-use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask, Window,
 };
@@ -282,18 +281,7 @@ fn x_failed(what: &str) -> impl Fn(x11rb::errors::ReplyError) -> PortError + '_ 
 
 impl Wm {
     fn connect(display: Option<&str>) -> Result<Wm, PortError> {
-        let (conn, screen) = x11rb::connect(display).map_err(|e| {
-            PortError::unavailable(format!(
-                "cannot connect to the X display {}: {e}",
-                display.unwrap_or("named by DISPLAY")
-            ))
-        })?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .map(|s| s.root)
-            .ok_or_else(|| PortError::failed("the X server reported no screen"))?;
+        let (conn, root) = crate::x11::connect(display, "focusing windows")?;
         let atoms = Atoms::new(&conn)
             .map_err(|e| PortError::failed(format!("X connection lost: {e}")))?
             .reply()

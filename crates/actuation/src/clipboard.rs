@@ -105,18 +105,7 @@ fn lost(e: impl std::fmt::Display) -> PortError {
 impl Clipboard {
     /// Connects to an X display (`None`: the one named by DISPLAY) and starts serving.
     pub fn open(display: Option<&str>) -> Result<Clipboard, PortError> {
-        let (conn, screen) = x11rb::connect(display).map_err(|e| {
-            PortError::unavailable(format!(
-                "cannot open the X display {} for the clipboard: {e}",
-                display.unwrap_or("named by DISPLAY")
-            ))
-        })?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .map(|s| s.root)
-            .ok_or_else(|| PortError::failed("the X server reported no screen"))?;
+        let (conn, root) = crate::x11::connect(display, "the clipboard")?;
         let atoms = Atoms::new(&conn).map_err(lost)?.reply().map_err(lost)?;
         let window = conn.generate_id().map_err(lost)?;
         conn.create_window(

@@ -8,5 +8,6 @@ mod enigo_input;
 pub mod policy;
 pub mod safety;
 pub mod secrets;
+mod x11;
 
 pub use enigo_input::EnigoInput;

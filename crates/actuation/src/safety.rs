@@ -54,13 +54,7 @@ impl KillSwitch {
         cancel: Arc<AtomicBool>,
         on_fire: Box<dyn Fn() + Send>,
     ) -> Result<KillSwitch, PortError> {
-        let (conn, screen) = connect(display, "the kill switch")?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .map(|s| s.root)
-            .ok_or_else(|| PortError::failed("the X server reported no screen"))?;
+        let (conn, root) = crate::x11::connect(display, "the kill switch")?;
         let keys = Keymap::read(&conn).map_err(x_failed("read the keyboard map"))?;
         let (mods, keycode) = keys.resolve(chord)?;
 
@@ -447,13 +441,7 @@ impl TakeoverWatch {
         display: Option<&str>,
         on_takeover: Box<dyn Fn(&Takeover) + Send>,
     ) -> Result<TakeoverWatch, PortError> {
-        let (conn, screen) = connect(display, "the takeover watch")?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .map(|s| s.root)
-            .ok_or_else(|| PortError::failed("the X server reported no screen"))?;
+        let (conn, root) = crate::x11::connect(display, "the takeover watch")?;
         let failed = x_failed("select XInput 2 raw events");
         let version = conn
             .xinput_xi_query_version(2, 0)
@@ -574,23 +562,6 @@ fn watch_once(
         y: i32::from(p.root_y),
     });
     Ok(())
-}
-
-fn connect(display: Option<&str>, what: &str) -> Result<(RustConnection, usize), PortError> {
-    if display.is_none() && std::env::var_os("DISPLAY").is_none() {
-        return Err(PortError::unavailable(format!(
-            "{what} needs an X display and DISPLAY is not set; run under a desktop session"
-        )));
-    }
-    let name = display.map_or_else(
-        || std::env::var("DISPLAY").unwrap_or_default(),
-        str::to_string,
-    );
-    x11rb::connect(display).map_err(|e| {
-        PortError::unavailable(format!(
-            "{what} cannot connect to the X display {name:?}: {e}; is the X server running?"
-        ))
-    })
 }
 
 fn x_failed(what: &'static str) -> impl Fn(ReplyError) -> PortError {
