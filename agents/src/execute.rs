@@ -69,6 +69,12 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
                 click(MouseButton::Left),
             ]
         }
+        Action::TripleClick { .. } => vec![
+            move_to(first()?),
+            click(MouseButton::Left),
+            click(MouseButton::Left),
+            click(MouseButton::Left),
+        ],
         Action::RightClick { .. } => vec![move_to(first()?), click(MouseButton::Right)],
         Action::Hover { .. } => vec![move_to(first()?)],
         Action::Scroll { amount, .. } => {

@@ -423,12 +423,12 @@ fn builtin(ctx: &ActionContext) -> Option<(&'static str, Verdict, String)> {
             Verdict::Confirm,
             "shift+Delete deletes without using the trash".into(),
         )),
-        Action::Click { .. } | Action::DoubleClick { .. }
+        Action::Click { .. } | Action::DoubleClick { .. } | Action::TripleClick { .. }
             if unsaved && first_match(&CLOSE_LABEL, label).is_some() =>
         {
             close_unsaved()
         }
-        Action::Click { .. } | Action::DoubleClick { .. } => {
+        Action::Click { .. } | Action::DoubleClick { .. } | Action::TripleClick { .. } => {
             let hit = first_match(&RISKY_LABEL, label)?;
             Some((
                 "destructive-click",
@@ -498,6 +498,7 @@ fn show(ctx: &ActionContext) -> String {
             s
         }
         Action::DoubleClick { target: t }
+        | Action::TripleClick { target: t }
         | Action::RightClick { target: t }
         | Action::Hover { target: t } => format!("{kind} {}", target(t, true)),
         Action::Scroll { target: t, amount } => format!(

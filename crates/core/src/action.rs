@@ -92,6 +92,11 @@ pub enum Action {
         /// Where to double click.
         target: Target,
     },
+    /// Three left clicks in quick succession (selects a line or paragraph).
+    TripleClick {
+        /// Where to triple click.
+        target: Target,
+    },
     /// A right click (context menu).
     RightClick {
         /// Where to right click.
@@ -183,6 +188,7 @@ impl Action {
         match self {
             Action::Click { .. } => "click",
             Action::DoubleClick { .. } => "double_click",
+            Action::TripleClick { .. } => "triple_click",
             Action::RightClick { .. } => "right_click",
             Action::Drag { .. } => "drag",
             Action::Scroll { .. } => "scroll",
@@ -205,6 +211,7 @@ impl Action {
         match self {
             Action::Click { target, .. }
             | Action::DoubleClick { target }
+            | Action::TripleClick { target }
             | Action::RightClick { target }
             | Action::Scroll { target, .. }
             | Action::Hover { target } => vec![target],

@@ -57,6 +57,8 @@ pub enum PointerVerb {
     Click,
     /// Double click.
     DoubleClick,
+    /// Triple click.
+    TripleClick,
     /// Right click.
     RightClick,
     /// Middle click.
@@ -180,7 +182,7 @@ impl Command {
         };
         let verb = verb.to_lowercase();
         let (verb, rest) = match (verb.as_str(), rest.first()) {
-            ("double" | "right" | "middle", Some((w, false)))
+            ("double" | "triple" | "right" | "middle", Some((w, false)))
                 if w.eq_ignore_ascii_case("click") =>
             {
                 (format!("{verb}_click"), &rest[1..])
@@ -196,6 +198,7 @@ impl Command {
         match verb.as_str() {
             "click" => pointer(PointerVerb::Click),
             "double_click" | "doubleclick" => pointer(PointerVerb::DoubleClick),
+            "triple_click" => pointer(PointerVerb::TripleClick),
             "right_click" | "rightclick" => pointer(PointerVerb::RightClick),
             "middle_click" => pointer(PointerVerb::MiddleClick),
             "hover" => pointer(PointerVerb::Hover),
@@ -279,6 +282,7 @@ impl Command {
                         button: MouseButton::Middle,
                     },
                     PointerVerb::DoubleClick => Action::DoubleClick { target: t },
+                    PointerVerb::TripleClick => Action::TripleClick { target: t },
                     PointerVerb::RightClick => Action::RightClick { target: t },
                     PointerVerb::Hover => Action::Hover { target: t },
                 }
