@@ -192,6 +192,7 @@ impl DirectRunner {
                 error: None,
                 screenshot: None,
                 effect: None,
+                policy: None,
                 perceive_ms: 0,
                 act_ms: 0,
                 started_ms,
@@ -371,7 +372,7 @@ impl DirectRunner {
         ports: &Ports<'_>,
         action: &Action,
         tree: Option<&LayoutTree>,
-        step: &StepRecord,
+        step: &mut StepRecord,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<(), String> {
         let Some(gate) = ports.gate else {
@@ -390,6 +391,7 @@ impl DirectRunner {
             target_role: target.map(|n| n.role.as_str()),
         };
         let decision = gate.check(&ctx);
+        step.policy = Some(decision.clone());
         let refuse = |reason: String, on_event: &mut dyn FnMut(Event)| {
             on_event(Event::ActionRefused {
                 step: step.index,

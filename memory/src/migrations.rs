@@ -33,6 +33,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_start ON runs(started_ms);",
     // 2: what each action did (changed region, settle time).
     "ALTER TABLE steps ADD COLUMN effect_json TEXT;",
+    // 3: the policy's decision for each action (allowed ones too).
+    "ALTER TABLE steps ADD COLUMN policy_json TEXT;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

@@ -110,6 +110,12 @@ impl MemoryStore for SqliteMemory {
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| PortError::invalid(format!("effect not serialisable: {e}")))?;
+        let policy = s
+            .policy
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| PortError::invalid(format!("policy decision not serialisable: {e}")))?;
         let action = s
             .action
             .as_ref()
@@ -119,8 +125,8 @@ impl MemoryStore for SqliteMemory {
         self.conn
             .execute(
                 "INSERT INTO steps (run_id, idx, request, action_json, point_x, point_y, target, ok,
-                    error, screenshot, perceive_ms, act_ms, started_ms, effect_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    error, screenshot, perceive_ms, act_ms, started_ms, effect_json, policy_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     run,
                     s.index,
@@ -135,7 +141,8 @@ impl MemoryStore for SqliteMemory {
                     s.perceive_ms as i64,
                     s.act_ms as i64,
                     s.started_ms,
-                    effect
+                    effect,
+                    policy
                 ],
             )
             .map_err(|e| self.port_error(e))?;
@@ -188,7 +195,7 @@ impl MemoryStore for SqliteMemory {
             .conn
             .prepare(
                 "SELECT idx, request, action_json, point_x, point_y, target, ok, error, screenshot,
-                    perceive_ms, act_ms, started_ms, effect_json FROM steps WHERE run_id = ?1 ORDER BY idx",
+                    perceive_ms, act_ms, started_ms, effect_json, policy_json FROM steps WHERE run_id = ?1 ORDER BY idx",
             )
             .map_err(|e| self.port_error(e))?;
         let rows = stmt
@@ -213,6 +220,9 @@ impl MemoryStore for SqliteMemory {
                     effect: r
                         .get::<_, Option<String>>(12)?
                         .and_then(|e| serde_json::from_str(&e).ok()),
+                    policy: r
+                        .get::<_, Option<String>>(13)?
+                        .and_then(|p| serde_json::from_str(&p).ok()),
                 })
             })
             .map_err(|e| self.port_error(e))?

@@ -6,7 +6,9 @@
     clippy::print_stderr
 )]
 
-use deskhand_core::ports::{ActionEffect, MemoryStore, RunStatus, StepRecord};
+use deskhand_core::ports::{
+    ActionEffect, GateDecision, MemoryStore, RunStatus, StepRecord, Verdict,
+};
 use deskhand_core::{Action, KeyChord, Point, Rect};
 use deskhand_memory::SqliteMemory;
 
@@ -26,6 +28,12 @@ fn step(index: u32) -> StepRecord {
             changed: Some(Rect::new(1, 2, 3, 4)),
             settle_ms: 55,
             stable: true,
+        }),
+        policy: Some(GateDecision {
+            verdict: Verdict::Allow,
+            rule: "default".into(),
+            reason: "no rule matched".into(),
+            shown: "key \"ctrl+s\"".into(),
         }),
         perceive_ms: 12,
         act_ms: 34,

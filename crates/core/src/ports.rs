@@ -284,6 +284,9 @@ pub struct StepRecord {
     /// What the action did, when it ran.
     #[serde(default)]
     pub effect: Option<ActionEffect>,
+    /// What the policy said about the action, when one was checked.
+    #[serde(default)]
+    pub policy: Option<GateDecision>,
     /// Time spent perceiving.
     pub perceive_ms: u64,
     /// Time spent acting.

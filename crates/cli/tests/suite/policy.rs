@@ -106,6 +106,19 @@ fn a_policy_file_denies_and_a_broken_one_stops_everything() {
     let out = deskhand(data.path(), &["--config", cfg, "do", "type 'hello'"]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(editor_text(&session), "hello");
+    // The journal keeps the policy's decision for refused and allowed actions alike.
+    {
+        use deskhand_core::ports::{MemoryStore, Verdict};
+        let db = deskhand_memory::SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+        let runs = db.recent_runs(2).unwrap();
+        let allowed = db.steps(runs[0].id).unwrap()[0].policy.clone().unwrap();
+        assert_eq!(allowed.verdict, Verdict::Allow);
+        let refused = db.steps(runs[1].id).unwrap()[1].policy.clone().unwrap();
+        assert_eq!(
+            (refused.verdict, refused.rule.as_str()),
+            (Verdict::Deny, "no shouting")
+        );
+    }
 
     // A typo on line 3 of the policy: nothing runs, and the message names the line.
     std::fs::write(
