@@ -335,16 +335,48 @@ impl DirectRunner {
         }
         let settled = wait_for_settle(screen, self.settle).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
+        let text_verified = match &action {
+            Action::Type { text } => self.verify_typed(accessibility, text),
+            _ => None,
+        };
         step.effect = Some(ActionEffect {
             changed: changed_region(&before, &settled.frames),
             settle_ms: settled.elapsed.as_millis() as u64,
             stable: settled.stable,
+            text_verified,
         });
+        if text_verified == Some(false) {
+            return Err(
+                "the typed text did not arrive: the focused field does not contain it".into(),
+            );
+        }
         Ok(settled.frames)
     }
 }
 
 impl DirectRunner {
+    /// Whether the focused field's accessible text contains what was typed. None when that
+    /// cannot be known: no accessibility, no focused field exposing text, a secret
+    /// placeholder (the runtime never sees its value), or text past the reader's cap.
+    fn verify_typed(&self, accessibility: Option<&dyn Accessibility>, typed: &str) -> Option<bool> {
+        if typed.contains("{{secret:") || typed.chars().count() > 1_500 {
+            return None;
+        }
+        let mut query = self.tree_limits.clone();
+        query.scope = TreeScope::FocusedApp;
+        let tree = accessibility?.tree(&query).ok()?;
+        let field = tree
+            .walk()
+            .into_iter()
+            .map(|(_, n)| n)
+            .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable))?;
+        let shown = field.text.as_ref()?;
+        if shown.chars().count() >= 2_000 {
+            return None;
+        }
+        Some(shown.contains(&typed.replace('\r', "")))
+    }
+
     /// When the user has taken over, pauses until they say to go on. False means stop.
     fn wait_while_user_acts(&self, ports: &Ports<'_>, on_event: &mut dyn FnMut(Event)) -> bool {
         let Some(presence) = ports.presence else {

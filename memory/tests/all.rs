@@ -28,6 +28,7 @@ fn step(index: u32) -> StepRecord {
             changed: Some(Rect::new(1, 2, 3, 4)),
             settle_ms: 55,
             stable: true,
+            text_verified: Some(true),
         }),
         policy: Some(GateDecision {
             verdict: Verdict::Allow,

@@ -51,15 +51,21 @@ impl Printer {
                 (true, _) => {
                     let what = match effect {
                         Some(e) => match e.changed {
-                            Some(r) => format!(
-                                ", changed {}x{} at ({}, {}), settled in {} ms{}",
-                                r.width,
-                                r.height,
-                                r.x,
-                                r.y,
-                                e.settle_ms,
-                                if e.stable { "" } else { " (still changing)" }
-                            ),
+                            Some(r) => {
+                                format!(
+                                    ", changed {}x{} at ({}, {}), settled in {} ms{}",
+                                    r.width,
+                                    r.height,
+                                    r.x,
+                                    r.y,
+                                    e.settle_ms,
+                                    if e.stable { "" } else { " (still changing)" }
+                                ) + if e.text_verified == Some(true) {
+                                    ", text verified"
+                                } else {
+                                    ""
+                                }
+                            }
                             None => format!(", no visible change ({} ms)", e.settle_ms),
                         },
                         None => String::new(),

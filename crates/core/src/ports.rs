@@ -260,6 +260,10 @@ pub struct ActionEffect {
     pub settle_ms: u64,
     /// False when the screen was still changing at the settle bound.
     pub stable: bool,
+    /// For typed text: whether the focused field's accessible text now contains it (none when
+    /// the field does not expose its text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_verified: Option<bool>,
 }
 
 /// One executed (or refused) step as stored.

@@ -62,6 +62,8 @@ fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
     let steps = db.steps(run.id).unwrap();
     assert_eq!(steps.len(), 6);
     assert!(steps.iter().all(|s| s.ok));
+    // The typed lines were read back from the editor's accessible text.
+    assert_eq!(steps[1].effect.as_ref().unwrap().text_verified, Some(true));
     assert!(steps[5].target.as_deref().unwrap().contains("\"Save\""));
     for s in &steps {
         let shot = s.screenshot.as_ref().unwrap();
