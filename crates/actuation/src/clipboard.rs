@@ -293,6 +293,21 @@ impl Drop for Clipboard {
         let owned = s.state().text.clone();
         if let Some(text) = owned {
             hand_over(&text);
+            // xclip takes the selection from its forked server; wait (bounded) until it has,
+            // so the text is never missing in between.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                let owner = s
+                    .conn
+                    .get_selection_owner(s.atoms.CLIPBOARD)
+                    .ok()
+                    .and_then(|c| c.reply().ok())
+                    .map(|r| r.owner);
+                if owner.is_some_and(|o| o != s.window && o != NONE) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
         s.state().shutdown = true;
         // An event with no mask goes to the window's creator: it wakes the serving thread.
