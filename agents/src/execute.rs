@@ -207,6 +207,21 @@ mod tests {
     }
 
     #[test]
+    fn double_and_triple_clicks_are_bursts_at_one_point() {
+        let p = Point::new(5.0, 6.0);
+        let t = Target::desktop(5.0, 6.0);
+        let left = InputEvent::Button {
+            button: MouseButton::Left,
+            press: Press::Click,
+        };
+        let move_to = InputEvent::MoveTo { x: 5, y: 6 };
+        let double = input_events(&Action::DoubleClick { target: t.clone() }, &[p]).unwrap();
+        assert_eq!(double, vec![move_to.clone(), left.clone(), left.clone()]);
+        let triple = input_events(&Action::TripleClick { target: t }, &[p]).unwrap();
+        assert_eq!(triple, vec![move_to, left.clone(), left.clone(), left]);
+    }
+
+    #[test]
     fn off_screen_points_and_missing_nodes_never_become_events() {
         let err = resolve_target(&Target::desktop(5000.0, 10.0), None, &monitors()).unwrap_err();
         assert!(matches!(err, ActionError::Unresolvable(_)), "{err}");

@@ -362,19 +362,31 @@ impl DirectRunner {
         if typed.contains("{{secret:") || typed.chars().count() > 1_500 {
             return None;
         }
+        let typed = typed.replace('\r', "");
         let mut query = self.tree_limits.clone();
         query.scope = TreeScope::FocusedApp;
-        let tree = accessibility?.tree(&query).ok()?;
-        let field = tree
-            .walk()
-            .into_iter()
-            .map(|(_, n)| n)
-            .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable))?;
-        let shown = field.text.as_ref()?;
-        if shown.chars().count() >= 2_000 {
-            return None;
+        // The app may still be working through queued key events after the screen settled:
+        // look again for a short while before calling the text lost.
+        let deadline = Instant::now() + Duration::from_millis(1_500);
+        loop {
+            let tree = accessibility?.tree(&query).ok()?;
+            let field = tree
+                .walk()
+                .into_iter()
+                .map(|(_, n)| n)
+                .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable))?;
+            let shown = field.text.as_ref()?;
+            if shown.chars().count() >= 2_000 {
+                return None;
+            }
+            if shown.contains(&typed) {
+                return Some(true);
+            }
+            if Instant::now() >= deadline || self.cancel.load(Ordering::SeqCst) {
+                return Some(false);
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        Some(shown.contains(&typed.replace('\r', "")))
     }
 
     /// When the user has taken over, pauses until they say to go on. False means stop.

@@ -11,7 +11,6 @@ use deskhand_agents::settle::{wait_for_settle, SettlePolicy};
 use deskhand_core::ports::Input;
 use deskhand_core::{Action, KeyChord, NodeState, Point};
 use deskhand_perception::XcapScreen;
-use deskhand_testkit::start_app;
 
 /// A session a person might script: type words, newlines, select, move, undo.
 fn script() -> Vec<Action> {
@@ -47,12 +46,7 @@ fn run(input: &mut EnigoInput, screen: &XcapScreen, action: &Action, fixed: Opti
 }
 
 fn actuation(c: &mut Criterion) {
-    let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap();
+    let session = deskhand_testkit::start_mousepad().unwrap();
     let screen = XcapScreen::new();
     let mut input = EnigoInput::open(None).unwrap();
     let tree = deskhand_testkit::wait_for_tree(

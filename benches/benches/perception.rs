@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use deskhand_core::ports::{Accessibility, Ocr, Screen, TreeQuery, TreeScope};
-use deskhand_core::NodeState;
 use deskhand_inference::{
     default_cache_dir, init_runtime, ModelPaths, RecognizerOptions, TextRecognizer,
 };
 use deskhand_perception::capture::encode_png;
 use deskhand_perception::XcapScreen;
-use deskhand_testkit::{start_app, DesktopOptions, VirtualDesktop};
+use deskhand_testkit::{DesktopOptions, VirtualDesktop};
 
 fn capture_sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("capture");
@@ -45,12 +44,7 @@ fn capture_sizes(c: &mut Criterion) {
 }
 
 fn accessibility_and_ocr(c: &mut Criterion) {
-    let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap();
+    let session = deskhand_testkit::start_mousepad().unwrap();
     let mut group = c.benchmark_group("perceive");
     group.sample_size(30);
     let query = TreeQuery::new(TreeScope::App("mousepad".into()));

@@ -80,6 +80,17 @@ impl SqliteMemory {
     }
 }
 
+/// An optional value as a JSON column.
+fn to_json<T: serde::Serialize>(
+    value: Option<&T>,
+    what: &str,
+) -> Result<Option<String>, PortError> {
+    value
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| PortError::invalid(format!("{what} not serialisable: {e}")))
+}
+
 fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let status: String = r.get(2)?;
     Ok(RunRecord {
@@ -104,24 +115,9 @@ impl MemoryStore for SqliteMemory {
     }
 
     fn record_step(&mut self, run: i64, s: &StepRecord) -> Result<(), PortError> {
-        let effect = s
-            .effect
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| PortError::invalid(format!("effect not serialisable: {e}")))?;
-        let policy = s
-            .policy
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| PortError::invalid(format!("policy decision not serialisable: {e}")))?;
-        let action = s
-            .action
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(|e| PortError::invalid(format!("action not serialisable: {e}")))?;
+        let effect = to_json(s.effect.as_ref(), "effect")?;
+        let policy = to_json(s.policy.as_ref(), "policy decision")?;
+        let action = to_json(s.action.as_ref(), "action")?;
         self.conn
             .execute(
                 "INSERT INTO steps (run_id, idx, request, action_json, point_x, point_y, target, ok,

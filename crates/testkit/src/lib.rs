@@ -51,6 +51,15 @@ pub fn start_app(
     })
 }
 
+/// A desktop with mousepad up and its editable text area on the accessibility bus.
+pub fn start_mousepad() -> Result<AppSession, String> {
+    start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
+        t.walk()
+            .iter()
+            .any(|(_, n)| n.role == "text" && n.has(deskhand_core::NodeState::Editable))
+    })
+}
+
 /// Polls the app's tree until `ready` holds; the error carries the last thing seen.
 pub fn wait_for_tree(
     reader: &AtspiReader,

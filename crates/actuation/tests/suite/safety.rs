@@ -9,7 +9,7 @@ use deskhand_actuation::EnigoInput;
 use deskhand_core::input::Press;
 use deskhand_core::ports::Input;
 use deskhand_core::{InputEvent, Key, KeyChord, MouseButton, NodeState, PortErrorKind};
-use deskhand_testkit::{start_app, wait_for_tree, AppSession};
+use deskhand_testkit::{wait_for_tree, AppSession};
 use deskhand_xsession::{DesktopOptions, VirtualDesktop};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::ConnectionExt as _;
@@ -160,12 +160,7 @@ fn without_an_x_server_both_watchers_say_so() {
 }
 
 fn mousepad() -> AppSession {
-    start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap()
+    deskhand_testkit::start_mousepad().unwrap()
 }
 
 /// The whole text of the focused mousepad document, copied out through the clipboard (the

@@ -4,18 +4,12 @@
 use deskhand_core::ports::{MemoryStore, RunStatus};
 use deskhand_core::NodeState;
 use deskhand_memory::SqliteMemory;
-use deskhand_testkit::start_app;
 
 use super::{deskhand, text};
 
 #[test]
 fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
-    let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap();
+    let session = deskhand_testkit::start_mousepad().unwrap();
     let data = tempfile::tempdir().unwrap();
     let target = data.path().join("saved note.txt");
     let out = deskhand(
@@ -75,12 +69,7 @@ fn text_typed_into_mousepad_is_saved_to_disk_through_the_save_dialog() {
 #[test]
 fn non_ascii_text_round_trips_and_apps_open_and_take_focus() {
     use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
-    let mut session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap();
+    let mut session = deskhand_testkit::start_mousepad().unwrap();
     let data = tempfile::tempdir().unwrap();
     // Something of the user's on the clipboard, which must survive the paste.
     let mut xclip = std::process::Command::new("xclip")
@@ -146,53 +135,4 @@ fn non_ascii_text_round_trips_and_apps_open_and_take_focus() {
         .desktop
         .run("xdotool", &["search", "--name", "alculator", "windowkill"]);
     let _ = &mut session;
-}
-
-#[test]
-fn double_click_selects_a_word_and_triple_click_a_line() {
-    use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
-    let session = start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap();
-    let editor = || {
-        let tree = session
-            .reader
-            .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
-            .unwrap();
-        let node = tree
-            .walk()
-            .into_iter()
-            .map(|(_, n)| n.clone())
-            .find(|n| n.role == "text" && n.has(NodeState::Editable))
-            .unwrap();
-        (node.text.unwrap_or_default(), node.bounds.unwrap())
-    };
-    let data = tempfile::tempdir().unwrap();
-    let out = deskhand(
-        data.path(),
-        &["do", "click text ''", "type 'alpha beta\\nsecond line'"],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let (_, b) = editor();
-    // The first word of the first line sits at the text area's top-left corner.
-    let word = format!("{},{}", b.x + 12, b.y + 9);
-    let out = deskhand(
-        data.path(),
-        &["do", &format!("double click {word}"), "type 'omega'"],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(editor().0, "omega beta\nsecond line");
-    let out = deskhand(
-        data.path(),
-        &["do", &format!("triple click {word}"), "type 'one'"],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let after = editor().0;
-    assert!(
-        after == "one\nsecond line" || after == "onesecond line",
-        "{after:?}"
-    );
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
 use deskhand_core::NodeState;
-use deskhand_testkit::{start_app, AppSession};
+use deskhand_testkit::AppSession;
 
 use super::{deskhand, text};
 
@@ -42,12 +42,7 @@ fn editor_text(session: &AppSession) -> String {
 }
 
 fn mousepad() -> AppSession {
-    start_app(&["mousepad"], "Mousepad", "mousepad", |t| {
-        t.walk()
-            .iter()
-            .any(|(_, n)| n.role == "text" && n.has(NodeState::Editable))
-    })
-    .unwrap()
+    deskhand_testkit::start_mousepad().unwrap()
 }
 
 #[test]
