@@ -493,15 +493,10 @@ fn window_of<'t>(tree: &'t LayoutTree, node: Option<&NodeId>) -> Option<&'t Layo
 
 fn empty_tree() -> LayoutTree {
     LayoutTree {
-        root: deskhand_core::LayoutNode {
-            id: "screen".into(),
-            role: "screen".into(),
-            name: String::new(),
-            text: None,
-            bounds: None,
-            states: Vec::new(),
-            source: deskhand_core::NodeSource::Display,
-            children: Vec::new(),
-        },
+        root: deskhand_core::LayoutNode::new(
+            "screen",
+            "screen",
+            deskhand_core::NodeSource::Display,
+        ),
     }
 }

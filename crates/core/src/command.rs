@@ -388,16 +388,11 @@ mod tests {
         assert!(Command::parse("type ''")
             .unwrap()
             .resolve(&LayoutTree {
-                root: crate::layout::LayoutNode {
-                    id: "s".into(),
-                    role: "screen".into(),
-                    name: String::new(),
-                    text: None,
-                    bounds: None,
-                    states: vec![],
-                    source: crate::layout::NodeSource::Display,
-                    children: vec![],
-                }
+                root: crate::layout::LayoutNode::new(
+                    "s",
+                    "screen",
+                    crate::layout::NodeSource::Display
+                )
             })
             .is_err());
     }

@@ -90,8 +90,18 @@ pub struct LayoutNode {
     /// State flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<NodeState>,
-    /// Where the node came from.
+    /// Where the node came from (its primary source).
     pub source: NodeSource,
+    /// Other sources merged into this node (an OCR line that named an unnamed button, a
+    /// segment that matched an accessible control).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<NodeSource>,
+    /// Accessible description, when the source has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Actions the node offers ("click", "press", "activate", ...), from accessibility.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
     /// Child nodes, in reading order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<LayoutNode>,
@@ -120,9 +130,34 @@ const INTERACTIVE_ROLES: &[&str] = &[
     "table cell",
     "icon",
     "tree item",
+    "control",
 ];
 
 impl LayoutNode {
+    /// A node with no name, text, box, states or children.
+    pub fn new(id: impl Into<NodeId>, role: impl Into<String>, source: NodeSource) -> Self {
+        Self {
+            id: id.into(),
+            role: role.into(),
+            name: String::new(),
+            text: None,
+            bounds: None,
+            states: Vec::new(),
+            source,
+            also: Vec::new(),
+            description: None,
+            actions: Vec::new(),
+            children: Vec::new(),
+        }
+    }
+
+    /// Every source of the node, the primary one first.
+    pub fn sources(&self) -> Vec<NodeSource> {
+        let mut out = vec![self.source];
+        out.extend(self.also.iter().copied().filter(|s| *s != self.source));
+        out
+    }
+
     /// True when the node has a given state.
     pub fn has(&self, state: NodeState) -> bool {
         self.states.contains(&state)
@@ -285,6 +320,9 @@ mod tests {
             bounds: Some(Rect::new(x, 0, 20, 20)),
             states: vec![NodeState::Showing, NodeState::Visible],
             source: NodeSource::Accessibility,
+            also: Vec::new(),
+            description: None,
+            actions: Vec::new(),
             children,
         }
     }

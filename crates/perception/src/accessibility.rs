@@ -532,14 +532,8 @@ async fn read_tree(
         .collect();
     Ok(LayoutTree {
         root: LayoutNode {
-            id: NodeId::from("screen"),
-            role: "screen".into(),
-            name: String::new(),
-            text: None,
-            bounds: None,
-            states: Vec::new(),
-            source: NodeSource::Display,
             children,
+            ..LayoutNode::new("screen", "screen", NodeSource::Display)
         },
     })
 }
@@ -558,6 +552,9 @@ fn build(arena: &mut [RawNode], index: usize, counter: &mut usize) -> Option<Lay
         bounds: raw.bounds,
         states: std::mem::take(&mut raw.states),
         source: NodeSource::Accessibility,
+        also: Vec::new(),
+        description: None,
+        actions: Vec::new(),
         children: Vec::new(),
     };
     node.children = child_indices
