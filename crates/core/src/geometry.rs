@@ -105,6 +105,64 @@ impl Rect {
     pub fn area(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height)
     }
+
+    /// True when `other` lies entirely inside this rectangle.
+    pub fn contains_rect(&self, other: &Rect) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.right() <= self.right()
+            && other.bottom() <= self.bottom()
+    }
+
+    /// The smallest rectangle covering both.
+    pub fn union(&self, other: &Rect) -> Rect {
+        if self.is_empty() {
+            return *other;
+        }
+        if other.is_empty() {
+            return *self;
+        }
+        let x0 = self.x.min(other.x);
+        let y0 = self.y.min(other.y);
+        let x1 = self.right().max(other.right());
+        let y1 = self.bottom().max(other.bottom());
+        Rect::new(
+            x0,
+            y0,
+            (x1 - i64::from(x0)) as u32,
+            (y1 - i64::from(y0)) as u32,
+        )
+    }
+
+    /// Intersection over union in [0,1]; 0 when either is empty.
+    pub fn iou(&self, other: &Rect) -> f64 {
+        let inter = self.intersection(other).map_or(0, |r| r.area());
+        let union = self.area() + other.area() - inter;
+        if union == 0 {
+            0.0
+        } else {
+            inter as f64 / union as f64
+        }
+    }
+
+    /// The share of this rectangle's area that `other` covers, in [0,1].
+    pub fn covered_by(&self, other: &Rect) -> f64 {
+        if self.is_empty() {
+            return 0.0;
+        }
+        self.intersection(other).map_or(0, |r| r.area()) as f64 / self.area() as f64
+    }
+
+    /// Distance from the point to the rectangle (0 inside).
+    pub fn distance_to(&self, p: Point) -> f64 {
+        let dx = (f64::from(self.x) - p.x)
+            .max(p.x - self.right() as f64)
+            .max(0.0);
+        let dy = (f64::from(self.y) - p.y)
+            .max(p.y - self.bottom() as f64)
+            .max(0.0);
+        (dx * dx + dy * dy).sqrt()
+    }
 }
 
 /// One monitor: where it sits on the desktop and its scale factor.
