@@ -4,6 +4,9 @@
 
 pub mod accessibility;
 pub mod capture;
+pub mod fusion;
+pub mod windows;
 
 pub use accessibility::AtspiReader;
 pub use capture::XcapScreen;
+pub use windows::{list_windows, WindowInfo, WindowLister};

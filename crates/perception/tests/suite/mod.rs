@@ -1,2 +1,3 @@
 mod accessibility;
 mod capture;
+mod windows;
