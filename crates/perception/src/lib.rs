@@ -5,6 +5,7 @@
 pub mod accessibility;
 pub mod capture;
 pub mod fusion;
+pub mod render;
 pub mod windows;
 
 pub use accessibility::AtspiReader;
