@@ -29,6 +29,8 @@ fn step(index: u32) -> StepRecord {
             settle_ms: 55,
             stable: true,
             text_verified: Some(true),
+            focus_moved: true,
+            target_in_front: Some(false),
         }),
         policy: Some(GateDecision {
             verdict: Verdict::Allow,

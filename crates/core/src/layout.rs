@@ -292,18 +292,11 @@ impl LayoutTree {
         }
     }
 
-    /// The desktop point to act on for a node: the centre of its on-screen box.
+    /// The desktop point to act on for a node: the centre of its on-screen box, or the
+    /// visible point closest to it when something in front covers the centre
+    /// (see [`crate::visible::visible_point`]).
     pub fn action_point(&self, id: &NodeId) -> Result<Point, ActionError> {
-        let node = self
-            .get(id)
-            .ok_or_else(|| ActionError::UnknownNode(id.0.clone()))?;
-        match node.bounds {
-            Some(b) if !b.is_empty() => Ok(b.center()),
-            _ => Err(ActionError::Unresolvable(format!(
-                "{} has no on-screen box",
-                node.describe()
-            ))),
-        }
+        crate::visible::visible_point(self, id)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod layout;
 pub mod ports;
 pub mod protocol;
 pub mod task;
+pub mod visible;
 
 pub use action::{Action, MouseButton, ScrollAmount, Target};
 pub use error::{ActionError, PortError, PortErrorKind};

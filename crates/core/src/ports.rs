@@ -252,7 +252,7 @@ pub struct RunRecord {
 }
 
 /// What an action did to the screen, observed after it settled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ActionEffect {
     /// Box around every pixel that changed (desktop coordinates); none when nothing did.
     pub changed: Option<Rect>,
@@ -264,6 +264,14 @@ pub struct ActionEffect {
     /// the field does not expose its text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_verified: Option<bool>,
+    /// True when the active window or the focused element changed (false when that could not
+    /// be observed: no accessibility, or records from before this was kept).
+    #[serde(default)]
+    pub focus_moved: bool,
+    /// Whether the window the action was aimed at (the target's window, or the active one for
+    /// keys and text) is still the active window; none when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_in_front: Option<bool>,
 }
 
 /// One executed (or refused) step as stored.
@@ -424,4 +432,31 @@ pub trait UserPresence: Send + Sync {
 pub trait Resumer: Send + Sync {
     /// Blocks until the user says to resume (true) or to stop (false).
     fn wait_for_resume(&self, reason: &str) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effects_stored_before_focus_was_tracked_still_load() {
+        let old = r#"{"changed":null,"settle_ms":80,"stable":true}"#;
+        let e: ActionEffect = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            e,
+            ActionEffect {
+                settle_ms: 80,
+                stable: true,
+                ..ActionEffect::default()
+            }
+        );
+        let new = ActionEffect {
+            focus_moved: true,
+            target_in_front: Some(false),
+            ..e
+        };
+        let back: ActionEffect =
+            serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+    }
 }
