@@ -344,6 +344,7 @@ impl DirectRunner {
             settle_ms: settled.elapsed.as_millis() as u64,
             stable: settled.stable,
             text_verified,
+            ..ActionEffect::default()
         });
         if text_verified == Some(false) {
             return Err(
