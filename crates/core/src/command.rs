@@ -20,6 +20,9 @@ pub enum TargetQuery {
     },
     /// A desktop point.
     At(Point),
+    /// A description grounded against the tree: "the Save button", "second item in the
+    /// File menu", "the button right of 'Open'" (see [`crate::grounding`]).
+    Description(String),
 }
 
 /// A parsed command.
@@ -137,10 +140,7 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
                 .map_err(|_| malformed(format!("bad y in {w:?}")))?;
             Ok(TargetQuery::At(Point::new(x, y)))
         }
-        [rest @ .., (name, true)] => {
-            if rest.iter().any(|(_, quoted)| *quoted) {
-                return Err(malformed("only the last word of a target may be quoted"));
-            }
+        [rest @ .., (name, true)] if rest.iter().all(|(w, quoted)| !quoted && is_role_word(w)) => {
             let role: Vec<&str> = rest.iter().map(|(w, _)| w.as_str()).collect();
             let role = match role.join(" ").as_str() {
                 "" => None,
@@ -153,15 +153,47 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
                 role,
             })
         }
-        _ => Err(malformed(format!(
-            "cannot read a target from {:?}: quote the label, e.g. 'Save', or give x,y",
+        _ => Ok(TargetQuery::Description(
             words
                 .iter()
-                .map(|(w, _)| w.as_str())
+                .map(
+                    |(w, quoted)| {
+                        if *quoted {
+                            format!("{w:?}")
+                        } else {
+                            w.clone()
+                        }
+                    },
+                )
                 .collect::<Vec<_>>()
-                .join(" ")
-        ))),
+                .join(" "),
+        )),
     }
+}
+
+/// Role words that may stand before a quoted label: `button 'Save'`, `menu item 'New'`.
+fn is_role_word(w: &str) -> bool {
+    matches!(
+        w,
+        "button"
+            | "push"
+            | "toggle"
+            | "menu"
+            | "item"
+            | "field"
+            | "text"
+            | "textbox"
+            | "label"
+            | "check"
+            | "box"
+            | "radio"
+            | "page"
+            | "tab"
+            | "link"
+            | "combo"
+            | "entry"
+            | "icon"
+    )
 }
 
 fn quoted_arg(verb: &str, words: &[(String, bool)]) -> Result<String, ActionError> {
@@ -267,6 +299,9 @@ impl Command {
                 TargetQuery::Label { name, role } => Ok(Target::Node {
                     id: tree.find_unique(name, role.as_deref())?.id.clone(),
                 }),
+                TargetQuery::Description(d) => Ok(Target::Node {
+                    id: crate::grounding::ground(tree, d)?.id.clone(),
+                }),
             }
         };
         let action = match self {
@@ -303,7 +338,8 @@ impl Command {
 
     /// True when resolving needs a layout tree.
     pub fn needs_tree(&self) -> bool {
-        let label = |q: &TargetQuery| matches!(q, TargetQuery::Label { .. });
+        let label =
+            |q: &TargetQuery| matches!(q, TargetQuery::Label { .. } | TargetQuery::Description(_));
         match self {
             Command::Pointer { target, .. } | Command::Scroll { target, .. } => label(target),
             Command::Drag { from, to } => label(from) || label(to),
@@ -369,11 +405,37 @@ mod tests {
     }
 
     #[test]
+    fn unquoted_targets_are_descriptions_grounded_at_resolve_time() {
+        assert_eq!(
+            Command::parse("click the button right of 'Open'").unwrap(),
+            Command::Pointer {
+                verb: PointerVerb::Click,
+                target: TargetQuery::Description("the button right of \"Open\"".into())
+            }
+        );
+        let empty = LayoutTree {
+            root: crate::layout::LayoutNode::new("s", "screen", crate::layout::NodeSource::Display),
+        };
+        let err = Command::parse("click the")
+            .unwrap()
+            .resolve(&empty)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("cannot tell what to look for"),
+            "{err}"
+        );
+        let err = Command::parse("click the Save button")
+            .unwrap()
+            .resolve(&empty)
+            .unwrap_err();
+        assert!(matches!(err, ActionError::NotFound(_)), "{err}");
+    }
+
+    #[test]
     fn typos_get_errors_that_say_what_to_write() {
         for (bad, hint) in [
             ("", "empty command"),
             ("clik 'File'", "unknown verb"),
-            ("click File", "quote the label"),
             ("click 'File", "unclosed quote"),
             ("type hi", "quoted argument"),
             ("key ctrl+", "empty part"),

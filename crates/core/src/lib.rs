@@ -6,6 +6,7 @@ pub mod action;
 pub mod command;
 pub mod error;
 pub mod geometry;
+pub mod grounding;
 pub mod input;
 pub mod layout;
 pub mod ports;
