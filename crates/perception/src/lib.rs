@@ -6,6 +6,7 @@ pub mod accessibility;
 pub mod capture;
 pub mod fusion;
 pub mod render;
+pub mod tol;
 pub mod windows;
 
 pub use accessibility::AtspiReader;
