@@ -98,6 +98,17 @@ pub struct TextLine {
 pub trait Ocr: Send + Sync {
     /// Reads the text line inside each region of the frame (desktop coordinates).
     fn recognize(&self, frame: &Frame, regions: &[Rect]) -> Result<Vec<TextLine>, PortError>;
+
+    /// Finds and reads every text line inside the areas (desktop coordinates) of the frame;
+    /// an empty `areas` means the whole frame. Engines without text detection (a bare
+    /// recogniser) answer with an `Unavailable` error.
+    fn read_text(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<TextLine>, PortError> {
+        let _ = (frame, areas);
+        Err(PortError::new(
+            crate::error::PortErrorKind::Unavailable,
+            "this OCR engine cannot find text lines by itself (no detection model)",
+        ))
+    }
 }
 
 /// Turns text into vectors for similarity search.
