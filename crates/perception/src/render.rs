@@ -14,8 +14,8 @@ mod lens;
 use deskhand_core::geometry::{desktop_to_screenshot, to_desktop, GeometryError};
 use deskhand_core::{CoordSpace, Frame, LayoutTree, NodeId, Point, Rect, Size};
 
-use canvas::{ink_for, text_height, Canvas};
 pub use canvas::Rgba;
+use canvas::{ink_for, text_height, Canvas};
 pub use compact::{compact_text, estimate_tokens, STATE_LEGEND};
 pub use lens::{lens_global, lens_local, Lens, LENS_BOX_COLOR, POINT_COLOR};
 
@@ -247,12 +247,12 @@ fn place_label(rect: Rect, w: u32, h: u32, img_w: u32, img_h: u32, placed: &[Rec
     let (x, y) = (i64::from(rect.x), i64::from(rect.y));
     let (wi, hi) = (i64::from(w), i64::from(h));
     let candidates = [
-        (x, y - hi),                    // above, left-aligned
-        (x, y),                         // inside the top-left corner
-        (x - wi, y),                    // left of the box
-        (x, rect.bottom()),             // below, left-aligned
-        (rect.right() - wi, y - hi),    // above, right-aligned
-        (rect.right(), y),              // right of the box
+        (x, y - hi),                        // above, left-aligned
+        (x, y),                             // inside the top-left corner
+        (x - wi, y),                        // left of the box
+        (x, rect.bottom()),                 // below, left-aligned
+        (rect.right() - wi, y - hi),        // above, right-aligned
+        (rect.right(), y),                  // right of the box
         (rect.right() - wi, rect.bottom()), // below, right-aligned
     ];
     let mut best = Rect::new(0, 0, w, h);
@@ -378,7 +378,10 @@ mod tests {
         let mut f = frame(0, 10, 10, 1.0);
         f.rgba.pop();
         let err = set_of_marks(&f, &tree(vec![]), &MarkOptions::default()).unwrap_err();
-        assert!(matches!(err, RenderError::BadFrame { len: 399, .. }), "{err}");
+        assert!(
+            matches!(err, RenderError::BadFrame { len: 399, .. }),
+            "{err}"
+        );
         let empty = Frame {
             width: 0,
             height: 0,

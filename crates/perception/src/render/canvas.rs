@@ -91,7 +91,10 @@ impl<'a> Canvas<'a> {
     pub(crate) fn disc(&mut self, cx: i32, cy: i32, radius: i32, color: Rgba) {
         let r2 = radius * radius + radius; // rounder edges than r*r for small radii
         for dy in -radius..=radius {
-            let half = (0..=radius).rev().find(|dx| dx * dx + dy * dy <= r2).unwrap_or(0);
+            let half = (0..=radius)
+                .rev()
+                .find(|dx| dx * dx + dy * dy <= r2)
+                .unwrap_or(0);
             self.fill(
                 Rect::new(cx - half, cy + dy, (2 * half + 1) as u32, 1),
                 color,
@@ -99,23 +102,25 @@ impl<'a> Canvas<'a> {
         }
     }
 
-    /// A point marker: a white-ringed disc with crosshair arms, centred on (cx, cy); the
-    /// centre pixel always has `color`.
-    pub(crate) fn point_marker(&mut self, cx: i32, cy: i32, size: i32, color: Rgba) {
-        let r = size.max(2);
+    /// A point marker: a disc of `radius` with a white ring, centred on (cx, cy), and with
+    /// `arms` thin crosshair arms that start clear of the disc (so they do not hide what is
+    /// under the point); the centre pixel always has `color`.
+    pub(crate) fn point_marker(&mut self, cx: i32, cy: i32, radius: i32, arms: bool, color: Rgba) {
+        let r = radius.max(1);
         let white = [255, 255, 255, 255];
-        let arm = 2 * r;
-        // Arms with a white border so they read on dark and light backgrounds.
-        for (x, y, w, h) in [
-            (cx - r - arm, cy - 1, arm, 3),
-            (cx + r + 1, cy - 1, arm, 3),
-            (cx - 1, cy - r - arm, 3, arm),
-            (cx - 1, cy + r + 1, 3, arm),
-        ] {
-            self.fill(Rect::new(x - 1, y - 1, w as u32 + 2, h as u32 + 2), white);
-            self.fill(Rect::new(x, y, w as u32, h as u32), color);
+        if arms {
+            let (gap, len) = (r + 4, 3 * r);
+            for (x, y, w, h) in [
+                (cx - gap - len, cy, len, 1),
+                (cx + gap + 1, cy, len, 1),
+                (cx, cy - gap - len, 1, len),
+                (cx, cy + gap + 1, 1, len),
+            ] {
+                self.fill(Rect::new(x - 1, y - 1, w as u32 + 2, h as u32 + 2), white);
+                self.fill(Rect::new(x, y, w as u32, h as u32), color);
+            }
         }
-        self.disc(cx, cy, r + 2, white);
+        self.disc(cx, cy, r + 1, white);
         self.disc(cx, cy, r, color);
     }
 }

@@ -195,7 +195,11 @@ fn line(e: &Entry<'_>) -> String {
         push_label(&mut s, &n.name);
         s.push('"');
     }
-    if let Some(text) = n.text.as_deref().filter(|t| !t.trim().is_empty() && *t != n.name) {
+    if let Some(text) = n
+        .text
+        .as_deref()
+        .filter(|t| !t.trim().is_empty() && *t != n.name)
+    {
         s.push_str(" =\"");
         push_label(&mut s, text);
         s.push('"');
@@ -280,20 +284,44 @@ mod tests {
     fn two_windows() -> LayoutTree {
         let items = |p: &str, x: i32| {
             (0..5)
-                .map(|i| node(&format!("{p}{i}"), "menu item", &format!("Item {i}"), r(x, 30 + i * 20), vec![]))
+                .map(|i| {
+                    node(
+                        &format!("{p}{i}"),
+                        "menu item",
+                        &format!("Item {i}"),
+                        r(x, 30 + i * 20),
+                        vec![],
+                    )
+                })
                 .collect::<Vec<_>>()
         };
-        let mut other = node("w1", "frame", "Notes - Editor", Rect::new(0, 0, 600, 400), vec![
-            node("b1", "push button", "Old", r(10, 10), vec![]),
-            node("b2", "menu", "Tools", r(60, 10), items("b", 60)),
-        ]);
+        let mut other = node(
+            "w1",
+            "frame",
+            "Notes - Editor",
+            Rect::new(0, 0, 600, 400),
+            vec![
+                node("b1", "push button", "Old", r(10, 10), vec![]),
+                node("b2", "menu", "Tools", r(60, 10), items("b", 60)),
+            ],
+        );
         other.states.retain(|s| *s != NodeState::Active);
-        let mut active = node("w2", "frame", "memo.txt - Mousepad", Rect::new(600, 0, 600, 400), vec![
-            node("f1", "filler", "", Rect::new(600, 0, 600, 30), vec![
-                node("m1", "menu", "File", r(610, 5), items("i", 610)),
-            ]),
-            node("l1", "label", "Ready", r(610, 380), vec![]),
-        ]);
+        let mut active = node(
+            "w2",
+            "frame",
+            "memo.txt - Mousepad",
+            Rect::new(600, 0, 600, 400),
+            vec![
+                node(
+                    "f1",
+                    "filler",
+                    "",
+                    Rect::new(600, 0, 600, 30),
+                    vec![node("m1", "menu", "File", r(610, 5), items("i", 610))],
+                ),
+                node("l1", "label", "Ready", r(610, 380), vec![]),
+            ],
+        );
         active.states.push(NodeState::Active);
         LayoutTree {
             root: LayoutNode {
@@ -309,7 +337,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         // 2 windows + 2 + 5 items + 1 + 5 items + 1 label; the filler collapses.
         assert_eq!(lines.len(), 16, "{text}");
-        assert_eq!(lines[0], "w2 frame \"memo.txt - Mousepad\" [600,0,600,400] A");
+        assert_eq!(
+            lines[0],
+            "w2 frame \"memo.txt - Mousepad\" [600,0,600,400] A"
+        );
         assert_eq!(lines[1], " m1 menu \"File\" [610,5,40,20]");
         assert_eq!(lines[2], "  i0 menu item \"Item 0\" [610,30,40,20]");
         assert!(!text.contains("f1") && !text.contains("omitted"));
@@ -335,7 +366,10 @@ mod tests {
         // the other window's controls.
         let text = compact_text(&tree, 90, None);
         assert!(text.contains("i4 menu item"), "{text}");
-        assert!(text.contains("w1 frame") && !text.contains("b1 push"), "{text}");
+        assert!(
+            text.contains("w1 frame") && !text.contains("b1 push"),
+            "{text}"
+        );
         let pos = |s: &str| text.find(s).unwrap();
         assert!(pos("i0 menu item") < pos("w1 frame"));
         assert!(text.ends_with("more nodes omitted"));
@@ -350,14 +384,20 @@ mod tests {
             .map(|b| compact_text(&tree, b, focus))
             .find(|t| t.contains("menu item"))
             .unwrap();
-        assert!(first.contains("i4 menu item") && !first.contains("i0 "), "{first}");
+        assert!(
+            first.contains("i4 menu item") && !first.contains("i0 "),
+            "{first}"
+        );
 
         let label = &mut tree.root.children[1].children[1];
         label.role = "text".into();
         label.states = vec![NodeState::Showing, NodeState::Focused, NodeState::Editable];
         label.text = Some("hello \"you\"\nthere".into());
         let text = compact_text(&tree, 10_000, None);
-        assert!(text.contains("\n l1 text \"Ready\" =\"hello 'you' there\" [610,380,40,20] FED\n"), "{text}");
+        assert!(
+            text.contains("\n l1 text \"Ready\" =\"hello 'you' there\" [610,380,40,20] FED\n"),
+            "{text}"
+        );
         // The focused node comes right after the windows on a tight budget.
         let tight = (0..200)
             .map(|b| compact_text(&tree, b, None))

@@ -110,8 +110,14 @@ const TABLE: [[u8; 7]; 128] = {
     let unknown = table[b'?' as usize];
     let mut c = 0;
     while c < 128 {
-        if table[c][0] == 0 && table[c][1] == 0 && table[c][2] == 0 && table[c][3] == 0
-            && table[c][4] == 0 && table[c][5] == 0 && table[c][6] == 0 && c != b' ' as usize
+        if table[c][0] == 0
+            && table[c][1] == 0
+            && table[c][2] == 0
+            && table[c][3] == 0
+            && table[c][4] == 0
+            && table[c][5] == 0
+            && table[c][6] == 0
+            && c != b' ' as usize
         {
             table[c] = unknown;
         }
@@ -122,7 +128,11 @@ const TABLE: [[u8; 7]; 128] = {
 
 /// The rows of a character's glyph (bit 4 is the leftmost cell); unknown characters give `?`.
 pub fn glyph(c: char) -> [u8; 7] {
-    let index = if c.is_ascii() { c as usize } else { b'?' as usize };
+    let index = if c.is_ascii() {
+        c as usize
+    } else {
+        b'?' as usize
+    };
     TABLE[index]
 }
 
@@ -143,7 +153,10 @@ mod tests {
             assert_eq!(rows.len(), 7, "{}", *c as char);
             assert!(rows.iter().all(|r| r.len() == 5), "{}", *c as char);
         }
-        assert_eq!(glyph('1'), [0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110]);
+        assert_eq!(
+            glyph('1'),
+            [0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110]
+        );
         assert_eq!(glyph('é'), glyph('?'));
         assert_eq!(glyph('~'), glyph('?'));
         assert_eq!(glyph(' '), [0; 7]);

@@ -56,7 +56,7 @@ pub fn lens_local(
         height: px.height,
         rgba,
     };
-    Ok(mark(image, region, Some(local), point, 2))
+    Ok(mark(image, region, Some(local), point, 2, false))
 }
 
 /// Lens 2: the whole of `frame` with `global` outlined and `point` marked (desktop
@@ -69,25 +69,38 @@ pub fn lens_global(frame: &Frame, global: Rect, point: Point) -> Result<Lens, Re
             monitor: frame.monitor.bounds,
         });
     }
-    Ok(mark(frame.clone(), frame.monitor.bounds, Some(global), point, 3))
+    Ok(mark(
+        frame.clone(),
+        frame.monitor.bounds,
+        Some(global),
+        point,
+        3,
+        true,
+    ))
 }
 
-/// Outlines `outline` and marks `point` on an image whose monitor bounds are `region`.
-fn mark(mut image: Frame, region: Rect, outline: Option<Rect>, point: Point, line: u32) -> Lens {
+/// Outlines `outline` and marks `point` on an image whose monitor bounds are `region`; on a
+/// full screen the marker gets crosshair arms so it is found at a glance.
+fn mark(
+    mut image: Frame,
+    region: Rect,
+    outline: Option<Rect>,
+    point: Point,
+    line: u32,
+    arms: bool,
+) -> Lens {
     let boxed = outline.and_then(|r| desktop_rect_to_image(r, &image));
     let p = desktop_point_to_image(point, &image);
-    let on_image = p.x >= 0.0
-        && p.y >= 0.0
-        && p.x < f64::from(image.width)
-        && p.y < f64::from(image.height);
+    let on_image =
+        p.x >= 0.0 && p.y >= 0.0 && p.x < f64::from(image.width) && p.y < f64::from(image.height);
     let (cx, cy) = (p.x.floor() as i32, p.y.floor() as i32);
-    // Marker size grows a little with the image so it stays visible on a full screen.
-    let size = (image.width.max(image.height) / 300).clamp(3, 6) as i32;
+    // A small dot on a crop, a larger one on a full screen.
+    let radius = if arms { 4 } else { 2 };
     let mut canvas = Canvas::new(&mut image);
     if let Some(r) = boxed {
         canvas.stroke(r, line, LENS_BOX_COLOR);
     }
-    canvas.point_marker(cx, cy, size, POINT_COLOR);
+    canvas.point_marker(cx, cy, radius, arms, POINT_COLOR);
     Lens {
         image,
         region,
@@ -131,11 +144,25 @@ mod tests {
         assert_eq!(lens.image.pixel(50, 20), Some(LENS_BOX_COLOR)); // local's left edge
         assert_eq!(lens.image.pixel(150, 80), Some([255; 4]));
         // Partly off the monitor: clipped; wholly off: an error.
-        let clipped = lens_local(&f, Rect::new(0, 0, 200, 50), Rect::new(0, 0, 1, 1), Point::new(0.0, 0.0)).unwrap();
-        assert_eq!((clipped.image.width, clipped.region), (100, Rect::new(100, 0, 100, 50)));
+        let clipped = lens_local(
+            &f,
+            Rect::new(0, 0, 200, 50),
+            Rect::new(0, 0, 1, 1),
+            Point::new(0.0, 0.0),
+        )
+        .unwrap();
+        assert_eq!(
+            (clipped.image.width, clipped.region),
+            (100, Rect::new(100, 0, 100, 50))
+        );
         assert_eq!(clipped.point, None);
         assert!(matches!(
-            lens_local(&f, Rect::new(0, 0, 50, 50), Rect::new(0, 0, 1, 1), Point::new(0.0, 0.0)),
+            lens_local(
+                &f,
+                Rect::new(0, 0, 50, 50),
+                Rect::new(0, 0, 1, 1),
+                Point::new(0.0, 0.0)
+            ),
             Err(RenderError::OutsideFrame { .. })
         ));
     }

@@ -1,3 +1,4 @@
 mod accessibility;
 mod capture;
 mod windows;
+mod render;
