@@ -4,6 +4,8 @@
 
 pub mod accessibility;
 pub mod capture;
+pub mod diff;
+pub mod segment;
 pub mod fusion;
 pub mod render;
 pub mod tol;
