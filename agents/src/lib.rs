@@ -3,6 +3,7 @@
 //! behind `deskhand do`: perceive, resolve, act, settle, record — one step per command.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod effect;
 pub mod execute;
 pub mod runner;
 pub mod settle;

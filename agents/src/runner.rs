@@ -16,8 +16,11 @@ use deskhand_core::{
     Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError, Target,
 };
 
+use crate::effect::{active_window, read_focus, target_window, FocusSnapshot};
 use crate::execute::{input_events, resolve_target};
-use crate::settle::{changed_region, wait_for_settle, SettlePolicy};
+use crate::settle::{
+    changed_region, opens_something, wait_for_settle_watching, SettlePolicy, WindowWatch,
+};
 
 /// Where screenshots of steps are kept.
 pub trait Artifacts {
@@ -315,6 +318,16 @@ impl DirectRunner {
             point: step.point,
             target: step.target.clone(),
         });
+        // Focus before the action, to tell whether it moved (from the tree already read).
+        let focus_before = match (&tree, accessibility) {
+            (Some(t), _) => Some(FocusSnapshot::of(t)),
+            (None, Some(a11y)) => read_focus(a11y, &self.tree_limits),
+            (None, None) => None,
+        };
+        let aimed_at = focus_before
+            .as_ref()
+            .and_then(|f| target_window(&action, tree.as_ref(), f));
+        let opener = opens_something(&action, tree.as_ref());
         // The frame before the action, to tell what the action changed.
         let before = screen.capture_all().map_err(step_error)?;
         let t_act = Instant::now();
@@ -333,8 +346,18 @@ impl DirectRunner {
             }
             _ => ports.input.send(&events).map_err(step_error)?,
         }
-        let settled = wait_for_settle(screen, self.settle).map_err(step_error)?;
+        let mut read_window = || accessibility.and_then(active_window);
+        let watch = accessibility.filter(|_| opener).map(|_| WindowWatch {
+            before: focus_before.as_ref().and_then(|f| f.active.clone()),
+            read: &mut read_window,
+        });
+        let settled =
+            wait_for_settle_watching(screen, self.settle, watch, opener).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
+        let focus_after = focus_before
+            .as_ref()
+            .and(accessibility)
+            .and_then(|a11y| read_focus(a11y, &self.tree_limits));
         let text_verified = match &action {
             Action::Type { text } => self.verify_typed(accessibility, text),
             _ => None,
@@ -344,7 +367,13 @@ impl DirectRunner {
             settle_ms: settled.elapsed.as_millis() as u64,
             stable: settled.stable,
             text_verified,
-            ..ActionEffect::default()
+            focus_moved: focus_before
+                .as_ref()
+                .zip(focus_after.as_ref())
+                .is_some_and(|(b, a)| b.moved_to(a)),
+            target_in_front: aimed_at
+                .zip(focus_after.as_ref())
+                .map(|(t, after)| after.active.as_ref().is_some_and(|w| w.same_window(&t))),
         });
         if text_verified == Some(false) {
             return Err(
