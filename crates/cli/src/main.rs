@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a binary's job is to print
 
 mod confirm;
+mod eval;
 mod output;
 
 use std::path::PathBuf;
@@ -80,6 +81,11 @@ enum Cmd {
     },
     /// Print the JSON schema of actions.
     Schema,
+    /// Benchmarks on real applications in virtual desktops.
+    Eval {
+        #[command(subcommand)]
+        bench: eval::EvalCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -134,6 +140,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             printer.demo(&report);
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Eval { bench } => eval::run(bench, cli.data_dir.as_deref(), cli.json),
         Cmd::Schema => {
             println!(
                 "{}",
@@ -176,7 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     printer.steps(&deskhand.steps(run)?)?;
                     Ok(ExitCode::SUCCESS)
                 }
-                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema => Ok(ExitCode::SUCCESS),
+                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema | Cmd::Eval { .. } => {
+                    Ok(ExitCode::SUCCESS)
+                }
             }
         }
     }

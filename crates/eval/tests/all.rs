@@ -1,0 +1,2 @@
+//! Integration tests of deskhand-eval: one binary, one module per area.
+mod suite;
