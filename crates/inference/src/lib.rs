@@ -7,12 +7,16 @@
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod det;
 mod error;
+mod ocr;
 mod paths;
 mod rec;
 mod runtime;
 
+pub use det::{DetectorOptions, TextBox, TextDetector};
 pub use error::InferenceError;
+pub use ocr::{DetectorModel, OcrEngine, OcrOptions, OcrStats};
 pub use paths::{default_cache_dir, ChecksumStatus, FileCheck, ModelPaths, EXPECTED_SHA256};
 pub use rec::{ctc_greedy_decode, RecognizerOptions, TextRecognizer};
 pub use runtime::{init_runtime, runtime_initialized};

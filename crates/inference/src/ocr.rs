@@ -1,0 +1,565 @@
+//! The OCR pipeline: PP-OCRv6 detection finds the text lines of a frame (or of changed
+//! areas only), recognition reads them in batches of similar width, and a bounded cache keyed
+//! by the crop's pixels skips lines that were read before.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use deskhand_core::error::PortError;
+use deskhand_core::geometry::{Frame, Rect};
+use deskhand_core::ports::{Ocr, TextLine};
+use image::RgbImage;
+
+use crate::det::{DetectorOptions, TextDetector};
+use crate::error::InferenceError;
+use crate::paths::ModelPaths;
+use crate::rec::{RecognizerOptions, TextRecognizer};
+use crate::runtime;
+
+/// Which detection model to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DetectorModel {
+    /// PP-OCRv6 det tiny: about 2.5x faster than small.
+    #[default]
+    Tiny,
+    /// PP-OCRv6 det small.
+    Small,
+}
+
+/// How the OCR engine runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcrOptions {
+    /// The detection model (default tiny).
+    pub detector: DetectorModel,
+    /// Threads ONNX Runtime may use inside one call, for each model (default 1).
+    pub intra_threads: usize,
+    /// Frames or areas whose longer side exceeds this are scaled down for detection
+    /// (default 1920: full resolution for 1080p, so small UI fonts survive).
+    pub max_side: u32,
+    /// Lines recognised per model call (default 8); lines are sorted by aspect ratio first so
+    /// a batch shares one padded width.
+    pub rec_batch: usize,
+    /// Pixels added around each changed area before detecting in it (default 12), so a line
+    /// that the area cuts is still seen whole.
+    pub area_padding: u32,
+    /// Recognised lines kept in the cache (default 4096).
+    pub cache_capacity: usize,
+    /// Lines read with a lower mean confidence are dropped (default 0.5, as PaddleOCR).
+    pub min_confidence: f32,
+}
+
+impl Default for OcrOptions {
+    fn default() -> Self {
+        Self {
+            detector: DetectorModel::Tiny,
+            intra_threads: 1,
+            max_side: 1920,
+            rec_batch: 8,
+            area_padding: 12,
+            cache_capacity: 4096,
+            min_confidence: 0.5,
+        }
+    }
+}
+
+/// Counters since the engine was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OcrStats {
+    /// Detector runs (one per frame or padded area).
+    pub detections: u64,
+    /// Lines run through the recogniser.
+    pub recognitions: u64,
+    /// Lines answered from the cache.
+    pub cache_hits: u64,
+    /// Lines in the cache now.
+    pub cached: usize,
+}
+
+/// Detection + recognition with a crop cache. Synchronous: callers on an async runtime run
+/// it on a blocking thread.
+pub struct OcrEngine {
+    detector: TextDetector,
+    recognizer: TextRecognizer,
+    options: OcrOptions,
+    cache: Mutex<LineCache>,
+    detections: AtomicU64,
+    recognitions: AtomicU64,
+    cache_hits: AtomicU64,
+}
+
+impl std::fmt::Debug for OcrEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrEngine")
+            .field("options", &self.options)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OcrEngine {
+    /// Loads the runtime library (if not loaded yet), the detector and the recogniser. A
+    /// missing or corrupt file is an error that names it and `./x setup`.
+    pub fn new(paths: &ModelPaths, options: OcrOptions) -> Result<Self, InferenceError> {
+        runtime::init_runtime(&paths.onnxruntime)?;
+        let det_model = match options.detector {
+            DetectorModel::Tiny => &paths.ocr_det_tiny,
+            DetectorModel::Small => &paths.ocr_det_small,
+        };
+        let detector = TextDetector::from_file(
+            det_model,
+            DetectorOptions {
+                intra_threads: options.intra_threads,
+                max_side: options.max_side,
+                ..DetectorOptions::default()
+            },
+        )?;
+        let recognizer = TextRecognizer::from_file(
+            &paths.ocr_rec,
+            RecognizerOptions {
+                intra_threads: options.intra_threads,
+                batch_size: options.rec_batch.max(1),
+                ..RecognizerOptions::default()
+            },
+        )?;
+        Ok(Self {
+            detector,
+            recognizer,
+            cache: Mutex::new(LineCache::new(options.cache_capacity)),
+            options,
+            detections: AtomicU64::new(0),
+            recognitions: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+        })
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &OcrOptions {
+        &self.options
+    }
+
+    /// Counters of detector runs, recognitions and cache hits.
+    pub fn stats(&self) -> OcrStats {
+        OcrStats {
+            detections: self.detections.load(Ordering::Relaxed),
+            recognitions: self.recognitions.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cached: self.lock_cache().len(),
+        }
+    }
+
+    /// Forgets every cached line.
+    pub fn clear_cache(&self) {
+        self.lock_cache().clear();
+    }
+
+    /// Finds and reads the text lines of the frame, in reading order, with bounds in desktop
+    /// coordinates. With `areas` (desktop coordinates, e.g. the rectangles that changed since
+    /// the last frame) detection runs only on those areas, each padded by
+    /// [`OcrOptions::area_padding`]; with none it runs on the whole frame. Areas outside the
+    /// frame are ignored. A frame smaller than 4x4 has no text; a buffer that does not match
+    /// the frame's size is [`InferenceError::InvalidInput`].
+    pub fn read(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<TextLine>, InferenceError> {
+        check_frame(frame)?;
+        if frame.width < 4 || frame.height < 4 {
+            return Ok(Vec::new());
+        }
+        let full = PixelRect::new(0, 0, frame.width, frame.height);
+        let regions = if areas.is_empty() {
+            vec![full]
+        } else {
+            let pad = (f64::from(self.options.area_padding) * frame.monitor.scale).round() as i64;
+            merge_overlapping(
+                areas
+                    .iter()
+                    .filter_map(|a| to_pixels(frame, a).grow(pad).clip(&full))
+                    .collect(),
+            )
+        };
+        let mut boxes = Vec::new();
+        for region in regions {
+            let image = crop_rgb(frame, &region);
+            self.detections.fetch_add(1, Ordering::Relaxed);
+            for b in self.detector.detect(&image)? {
+                boxes.push(PixelRect::new(
+                    region.x + i64::from(b.x),
+                    region.y + i64::from(b.y),
+                    b.width,
+                    b.height,
+                ));
+            }
+        }
+        let crops: Vec<RgbImage> = boxes.iter().map(|b| crop_rgb(frame, b)).collect();
+        let read = self.recognize_cached(&crops)?;
+        let mut lines: Vec<TextLine> = boxes
+            .iter()
+            .zip(read)
+            .filter(|(_, (text, conf))| {
+                !text.trim().is_empty() && *conf >= self.options.min_confidence
+            })
+            .map(|(b, (text, confidence))| TextLine {
+                text,
+                confidence,
+                bounds: to_desktop(frame, b),
+            })
+            .collect();
+        sort_reading_order(&mut lines);
+        Ok(lines)
+    }
+
+    /// Reads one line per region (desktop coordinates) without detection, through the cache;
+    /// a region outside the frame reads as empty text with confidence 0.
+    pub fn read_lines(
+        &self,
+        frame: &Frame,
+        regions: &[Rect],
+    ) -> Result<Vec<TextLine>, InferenceError> {
+        check_frame(frame)?;
+        let full = PixelRect::new(0, 0, frame.width, frame.height);
+        let pixel: Vec<Option<PixelRect>> = regions
+            .iter()
+            .map(|r| to_pixels(frame, r).clip(&full))
+            .collect();
+        let crops: Vec<RgbImage> = pixel.iter().flatten().map(|p| crop_rgb(frame, p)).collect();
+        let mut read = self.recognize_cached(&crops)?.into_iter();
+        Ok(regions
+            .iter()
+            .zip(pixel)
+            .map(|(region, p)| {
+                let (text, confidence) = p.and_then(|_| read.next()).unwrap_or_default();
+                TextLine {
+                    text,
+                    confidence,
+                    bounds: *region,
+                }
+            })
+            .collect())
+    }
+
+    /// Recognises the crops, answering repeated ones from the cache.
+    fn recognize_cached(&self, crops: &[RgbImage]) -> Result<Vec<(String, f32)>, InferenceError> {
+        let keys: Vec<u64> = crops.iter().map(crop_key).collect();
+        let mut results: Vec<Option<(String, f32)>> = {
+            let cache = self.lock_cache();
+            keys.iter().map(|k| cache.get(*k).cloned()).collect()
+        };
+        let misses: Vec<usize> = (0..crops.len()).filter(|&i| results[i].is_none()).collect();
+        // The same crop twice in one frame (two "OK" buttons) is read once.
+        let mut unique: Vec<usize> = Vec::new();
+        let mut first_of: HashMap<u64, usize> = HashMap::new();
+        for &i in &misses {
+            first_of.entry(keys[i]).or_insert_with(|| {
+                unique.push(i);
+                unique.len() - 1
+            });
+        }
+        let hits = (crops.len() - misses.len()) as u64;
+        self.cache_hits.fetch_add(hits, Ordering::Relaxed);
+        if !unique.is_empty() {
+            let images: Vec<RgbImage> = unique.iter().map(|&i| crops[i].clone()).collect();
+            let read = self.recognizer.recognize_images(&images)?;
+            self.recognitions
+                .fetch_add(images.len() as u64, Ordering::Relaxed);
+            let mut cache = self.lock_cache();
+            for (&i, r) in unique.iter().zip(&read) {
+                cache.insert(keys[i], r.clone());
+            }
+            for &i in &misses {
+                results[i] = first_of.get(&keys[i]).and_then(|&u| read.get(u).cloned());
+            }
+        }
+        Ok(results.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    fn lock_cache(&self) -> std::sync::MutexGuard<'_, LineCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Ocr for OcrEngine {
+    fn recognize(&self, frame: &Frame, regions: &[Rect]) -> Result<Vec<TextLine>, PortError> {
+        Ok(self.read_lines(frame, regions)?)
+    }
+
+    fn read_text(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<TextLine>, PortError> {
+        Ok(self.read(frame, areas)?)
+    }
+}
+
+/// Recognised lines by crop hash, oldest evicted first.
+struct LineCache {
+    capacity: usize,
+    entries: HashMap<u64, (String, f32)>,
+    order: VecDeque<u64>,
+}
+
+impl LineCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn get(&self, key: u64) -> Option<&(String, f32)> {
+        self.entries.get(&key)
+    }
+
+    fn insert(&mut self, key: u64, value: (String, f32)) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.entries.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.entries.len() > self.capacity {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.entries.remove(&old);
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+    }
+}
+
+/// A rectangle in frame pixels (may be partly outside before clipping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PixelRect {
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+}
+
+impl PixelRect {
+    fn new(x: i64, y: i64, w: u32, h: u32) -> Self {
+        Self {
+            x,
+            y,
+            w: i64::from(w),
+            h: i64::from(h),
+        }
+    }
+
+    fn grow(&self, by: i64) -> Self {
+        Self {
+            x: self.x - by,
+            y: self.y - by,
+            w: self.w + 2 * by,
+            h: self.h + 2 * by,
+        }
+    }
+
+    fn clip(&self, to: &PixelRect) -> Option<PixelRect> {
+        let x0 = self.x.max(to.x);
+        let y0 = self.y.max(to.y);
+        let x1 = (self.x + self.w).min(to.x + to.w);
+        let y1 = (self.y + self.h).min(to.y + to.h);
+        (x1 > x0 && y1 > y0).then_some(PixelRect {
+            x: x0,
+            y: y0,
+            w: x1 - x0,
+            h: y1 - y0,
+        })
+    }
+
+    fn overlaps(&self, o: &PixelRect) -> bool {
+        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
+    }
+
+    fn union(&self, o: &PixelRect) -> PixelRect {
+        let x0 = self.x.min(o.x);
+        let y0 = self.y.min(o.y);
+        let x1 = (self.x + self.w).max(o.x + o.w);
+        let y1 = (self.y + self.h).max(o.y + o.h);
+        PixelRect {
+            x: x0,
+            y: y0,
+            w: x1 - x0,
+            h: y1 - y0,
+        }
+    }
+}
+
+/// Overlapping areas are merged so no text is detected (and reported) twice.
+fn merge_overlapping(mut rects: Vec<PixelRect>) -> Vec<PixelRect> {
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..rects.len() {
+            for j in i + 1..rects.len() {
+                if rects[i].overlaps(&rects[j]) {
+                    let other = rects.swap_remove(j);
+                    rects[i] = rects[i].union(&other);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    rects
+}
+
+fn check_frame(frame: &Frame) -> Result<(), InferenceError> {
+    let expected = frame.width as usize * frame.height as usize * 4;
+    if frame.rgba.len() != expected {
+        return Err(InferenceError::InvalidInput(format!(
+            "frame buffer has {} bytes, {}x{} needs {expected}",
+            frame.rgba.len(),
+            frame.width,
+            frame.height
+        )));
+    }
+    Ok(())
+}
+
+/// Desktop coordinates to frame pixels (monitor offset and scale).
+fn to_pixels(frame: &Frame, r: &Rect) -> PixelRect {
+    let m = &frame.monitor;
+    let s = m.scale;
+    let x0 = (f64::from(r.x - m.bounds.x) * s).floor() as i64;
+    let y0 = (f64::from(r.y - m.bounds.y) * s).floor() as i64;
+    let x1 = ((f64::from(r.x - m.bounds.x) + f64::from(r.width)) * s).ceil() as i64;
+    let y1 = ((f64::from(r.y - m.bounds.y) + f64::from(r.height)) * s).ceil() as i64;
+    PixelRect {
+        x: x0,
+        y: y0,
+        w: x1 - x0,
+        h: y1 - y0,
+    }
+}
+
+/// Frame pixels to desktop coordinates.
+fn to_desktop(frame: &Frame, p: &PixelRect) -> Rect {
+    let m = &frame.monitor;
+    let s = if m.scale > 0.0 { m.scale } else { 1.0 };
+    let x0 = (p.x as f64 / s).floor();
+    let y0 = (p.y as f64 / s).floor();
+    let x1 = ((p.x + p.w) as f64 / s).ceil();
+    let y1 = ((p.y + p.h) as f64 / s).ceil();
+    Rect::new(
+        m.bounds.x + x0 as i32,
+        m.bounds.y + y0 as i32,
+        (x1 - x0).max(1.0) as u32,
+        (y1 - y0).max(1.0) as u32,
+    )
+}
+
+/// The RGB pixels of a clipped pixel rectangle of the frame.
+fn crop_rgb(frame: &Frame, r: &PixelRect) -> RgbImage {
+    let (w, h) = (r.w.max(0) as u32, r.h.max(0) as u32);
+    let stride = frame.width as usize * 4;
+    let mut rgb = Vec::with_capacity(w as usize * h as usize * 3);
+    for y in r.y..r.y + r.h {
+        let start = y as usize * stride + r.x as usize * 4;
+        if let Some(row) = frame.rgba.get(start..start + w as usize * 4) {
+            rgb.extend(row.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]));
+        }
+    }
+    RgbImage::from_raw(w, h, rgb).unwrap_or_else(|| RgbImage::new(w, h))
+}
+
+/// The cache key of a crop: its size and pixels.
+fn crop_key(image: &RgbImage) -> u64 {
+    let mut h = DefaultHasher::new();
+    image.dimensions().hash(&mut h);
+    image.as_raw().hash(&mut h);
+    h.finish()
+}
+
+/// Top to bottom by line, left to right within a line.
+fn sort_reading_order(lines: &mut [TextLine]) {
+    lines.sort_by(|a, b| {
+        let (ca, cb) = (a.bounds.center().y, b.bounds.center().y);
+        let tol = f64::from(a.bounds.height.min(b.bounds.height)) / 2.0;
+        if (ca - cb).abs() < tol {
+            a.bounds.x.cmp(&b.bounds.x)
+        } else {
+            ca.total_cmp(&cb)
+        }
+    });
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use deskhand_core::geometry::Monitor;
+
+    fn frame(x: i32, y: i32, w: u32, h: u32, scale: f64) -> Frame {
+        Frame {
+            monitor: Monitor {
+                index: 0,
+                name: "m".into(),
+                bounds: Rect::new(x, y, w, h),
+                scale,
+                primary: true,
+            },
+            width: (f64::from(w) * scale) as u32,
+            height: (f64::from(h) * scale) as u32,
+            rgba: vec![0; (f64::from(w) * scale * f64::from(h) * scale * 4.0) as usize],
+        }
+    }
+
+    #[test]
+    fn desktop_and_pixel_rects_round_trip_with_offset_and_scale() {
+        let f = frame(1920, 100, 800, 600, 2.0);
+        let r = Rect::new(2000, 150, 40, 20);
+        let p = to_pixels(&f, &r);
+        assert_eq!(p, PixelRect::new(160, 100, 80, 40));
+        assert_eq!(to_desktop(&f, &p), r);
+    }
+
+    #[test]
+    fn overlapping_areas_merge() {
+        let rects = vec![
+            PixelRect::new(0, 0, 10, 10),
+            PixelRect::new(50, 50, 10, 10),
+            PixelRect::new(5, 5, 10, 10),
+        ];
+        let mut m = merge_overlapping(rects);
+        m.sort_by_key(|r| r.x);
+        assert_eq!(
+            m,
+            [PixelRect::new(0, 0, 15, 15), PixelRect::new(50, 50, 10, 10)]
+        );
+    }
+
+    #[test]
+    fn cache_evicts_oldest_first() {
+        let mut c = LineCache::new(2);
+        c.insert(1, ("a".into(), 1.0));
+        c.insert(2, ("b".into(), 1.0));
+        c.insert(3, ("c".into(), 1.0));
+        assert!(c.get(1).is_none());
+        assert_eq!(c.get(3).unwrap().0, "c");
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn crops_of_a_frame_and_their_keys() {
+        let mut f = frame(0, 0, 8, 8, 1.0);
+        f.rgba[(8 + 1) * 4] = 200; // pixel (1, 1), red
+        let a = crop_rgb(&f, &PixelRect::new(1, 1, 2, 2));
+        assert_eq!(a.get_pixel(0, 0).0, [200, 0, 0]);
+        let b = crop_rgb(&f, &PixelRect::new(4, 4, 2, 2));
+        assert_ne!(crop_key(&a), crop_key(&b));
+        assert_eq!(
+            crop_key(&b),
+            crop_key(&crop_rgb(&f, &PixelRect::new(5, 5, 2, 2)))
+        );
+    }
+}
