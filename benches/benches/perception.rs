@@ -73,5 +73,68 @@ fn accessibility_and_ocr(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capture_sizes, accessibility_and_ocr);
+/// The committed 1920x1080 fixture (mousepad, galculator, xterm) and its AT-SPI tree.
+fn desktop_fixture() -> (deskhand_core::Frame, deskhand_core::LayoutTree) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let image = image::open(dir.join("desktop_3apps.png"))
+        .expect("benches/fixtures/desktop_3apps.png")
+        .to_rgba8();
+    let tree = serde_json::from_slice(&std::fs::read(dir.join("desktop_3apps.json")).unwrap())
+        .expect("benches/fixtures/desktop_3apps.json is a LayoutTree");
+    let (width, height) = image.dimensions();
+    let monitor = deskhand_core::Monitor {
+        index: 0,
+        name: "fixture".into(),
+        bounds: deskhand_core::Rect::new(0, 0, width, height),
+        scale: 1.0,
+        primary: false,
+    };
+    let frame = deskhand_core::Frame {
+        monitor,
+        width,
+        height,
+        rgba: image.into_raw(),
+    };
+    (frame, tree)
+}
+
+fn render(c: &mut Criterion) {
+    use deskhand_perception::render::{
+        compact_text, lens_global, lens_local, set_of_marks, MarkOptions,
+    };
+    let (frame, tree) = desktop_fixture();
+    let mut group = c.benchmark_group("render");
+    let opts = MarkOptions::default();
+    group.bench_function("set_of_marks_1080p", |b| {
+        b.iter(|| set_of_marks(&frame, &tree, &opts).unwrap())
+    });
+    let small = MarkOptions {
+        max_side: Some(1280),
+        ..MarkOptions::default()
+    };
+    group.bench_function("set_of_marks_1080p_to_1280", |b| {
+        b.iter(|| set_of_marks(&frame, &tree, &small).unwrap())
+    });
+    group.bench_function("compact_text", |b| {
+        b.iter(|| compact_text(&tree, 2000, None))
+    });
+    let file = deskhand_testkit::find(&tree, "menu", "File").unwrap();
+    let local = file.bounds.unwrap();
+    let global = tree
+        .walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .find(|n| n.role == "menu bar" && n.is_on_screen())
+        .and_then(|n| n.bounds)
+        .unwrap();
+    group.bench_function("lens_local", |b| {
+        b.iter(|| lens_local(&frame, global, local, local.center()).unwrap())
+    });
+    group.bench_function("lens_global", |b| {
+        b.iter(|| lens_global(&frame, global, local.center()).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, capture_sizes, accessibility_and_ocr, render);
 criterion_main!(benches);

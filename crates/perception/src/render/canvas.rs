@@ -159,28 +159,43 @@ pub(crate) fn downscale(frame: &Frame, width: u32, height: u32) -> Frame {
     let xs = spans(frame.width, w);
     let ys = spans(frame.height, h);
     let src_stride = frame.width as usize * 4;
-    // Horizontal pass into a row of sums, then vertical accumulation per output row.
-    let mut out = vec![0u8; w as usize * h as usize * 4];
-    let mut acc = vec![0u32; w as usize * 4];
+    let out_stride = w as usize * 4;
+    // Horizontal sums of one source row, computed once per row and added into the output
+    // rows that cover it.
+    let mut row_sums = vec![0u32; out_stride];
+    let mut acc = vec![0u32; out_stride];
+    let mut out = vec![0u8; out_stride * h as usize];
+    let mut summed_row = usize::MAX;
     for (oy, &(y0, y1)) in ys.iter().enumerate() {
         acc.iter_mut().for_each(|v| *v = 0);
         for y in y0..y1 {
-            let row = &frame.rgba[y * src_stride..(y + 1) * src_stride];
-            for (ox, &(x0, x1)) in xs.iter().enumerate() {
-                let a = &mut acc[ox * 4..ox * 4 + 4];
-                for px in row[x0 * 4..x1 * 4].chunks_exact(4) {
-                    a[0] += u32::from(px[0]);
-                    a[1] += u32::from(px[1]);
-                    a[2] += u32::from(px[2]);
-                    a[3] += u32::from(px[3]);
+            if summed_row != y {
+                let row = &frame.rgba[y * src_stride..(y + 1) * src_stride];
+                for (sums, &(x0, x1)) in row_sums.chunks_exact_mut(4).zip(&xs) {
+                    let (mut r, mut g, mut b, mut a) = (0u32, 0u32, 0u32, 0u32);
+                    for px in row[x0 * 4..x1 * 4].chunks_exact(4) {
+                        r += u32::from(px[0]);
+                        g += u32::from(px[1]);
+                        b += u32::from(px[2]);
+                        a += u32::from(px[3]);
+                    }
+                    sums.copy_from_slice(&[r, g, b, a]);
                 }
+                summed_row = y;
+            }
+            for (a, s) in acc.iter_mut().zip(&row_sums) {
+                *a += s;
             }
         }
-        let out_row = &mut out[oy * w as usize * 4..(oy + 1) * w as usize * 4];
-        for (ox, &(x0, x1)) in xs.iter().enumerate() {
+        let out_row = &mut out[oy * out_stride..(oy + 1) * out_stride];
+        for ((px, sums), &(x0, x1)) in out_row
+            .chunks_exact_mut(4)
+            .zip(acc.chunks_exact(4))
+            .zip(&xs)
+        {
             let n = ((x1 - x0) * (y1 - y0)) as u32;
             for k in 0..4 {
-                out_row[ox * 4 + k] = ((acc[ox * 4 + k] + n / 2) / n) as u8;
+                px[k] = ((sums[k] + n / 2) / n) as u8;
             }
         }
     }
