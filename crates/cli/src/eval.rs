@@ -43,8 +43,9 @@ pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<
                 Some(d) => d.join("eval").join("grounding"),
                 None => deskhand_eval::default_data_dir(),
             };
-            let models =
-                deskhand_inference::ModelPaths::from_cache_dir(deskhand_inference::default_cache_dir());
+            let models = deskhand_inference::ModelPaths::from_cache_dir(
+                deskhand_inference::default_cache_dir(),
+            );
             let mut options = GroundingOptions::new(dir, models);
             if !apps.is_empty() {
                 options.apps = apps;

@@ -25,6 +25,11 @@ pub struct AppSpec {
     pub package: &'static str,
     /// A regular expression matching its main window's title.
     pub title: &'static str,
+    /// Maximise the main window (a calculator keeps its natural size: maximised, its labels
+    /// are specks in huge buttons, which is not how anyone uses it).
+    pub maximize: bool,
+    /// The menu of the menu bar opened for the "menu" state (`None`: the first one).
+    pub menu: Option<&'static str>,
     /// Dialog states: (state name, how to open it).
     pub dialogs: &'static [(&'static str, DialogTrigger)],
 }
@@ -45,6 +50,8 @@ pub const APPS: &[AppSpec] = &[
         argv: &["mousepad"],
         package: "mousepad",
         title: "Mousepad",
+        maximize: true,
+        menu: None,
         dialogs: &[OPEN, ABOUT],
     },
     AppSpec {
@@ -52,6 +59,9 @@ pub const APPS: &[AppSpec] = &[
         argv: &["galculator"],
         package: "galculator",
         title: "galculator",
+        maximize: false,
+        // File holds only Quit; View's long popup covers keys, as menus do.
+        menu: Some("View"),
         dialogs: &[ABOUT],
     },
     AppSpec {
@@ -59,6 +69,8 @@ pub const APPS: &[AppSpec] = &[
         argv: &["thunar"],
         package: "thunar",
         title: "Thunar",
+        maximize: true,
+        menu: None,
         dialogs: &[ABOUT],
     },
     AppSpec {
@@ -66,6 +78,8 @@ pub const APPS: &[AppSpec] = &[
         argv: &["gnumeric"],
         package: "gnumeric",
         title: "Gnumeric",
+        maximize: true,
+        menu: None,
         dialogs: &[OPEN, ABOUT],
     },
     AppSpec {
@@ -73,6 +87,8 @@ pub const APPS: &[AppSpec] = &[
         argv: &["abiword"],
         package: "abiword",
         title: "Untitled|AbiWord",
+        maximize: true,
+        menu: None,
         dialogs: &[OPEN, ABOUT],
     },
 ];

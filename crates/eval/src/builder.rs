@@ -72,7 +72,8 @@ pub(crate) fn start_desktop(
         ..Default::default()
     })?;
     desktop.export_env();
-    let reader = AtspiReader::connect().map_err(EvalError::port("connect to the accessibility bus"))?;
+    let reader =
+        AtspiReader::connect().map_err(EvalError::port("connect to the accessibility bus"))?;
     Ok((desktop, reader))
 }
 
@@ -129,15 +130,14 @@ fn build_states(
     options: &BuildOptions,
     dir: &Path,
 ) -> Result<Vec<ScreenState>, EvalError> {
-    let window = env
-        .desktop
-        .wait_window(None, spec.title, START_TIMEOUT)?;
+    let window = env.desktop.wait_window(None, spec.title, START_TIMEOUT)?;
     let id = format!("0x{window:08x}");
-    // Maximised, as people use these apps; a window that cannot grow stays as it is.
-    env.desktop.run(
-        "wmctrl",
-        &["-i", "-r", &id, "-b", "add,maximized_vert,maximized_horz"],
-    )?;
+    if spec.maximize {
+        env.desktop.run(
+            "wmctrl",
+            &["-i", "-r", &id, "-b", "add,maximized_vert,maximized_horz"],
+        )?;
+    }
     park_pointer(env)?;
     let mut states = Vec::new();
     let fail = |what: String| EvalError::State {
@@ -153,8 +153,11 @@ fn build_states(
     let windows = showing_windows(&main);
     states.push(capture(env, spec, "main", dir)?);
 
-    // The first menu of the menu bar, opened with a click.
-    let first = first_menu(&main).ok_or_else(|| fail("no menu bar with a menu".into()))?;
+    // A menu of the menu bar (the first unless the app says), opened with a click.
+    let first = match spec.menu {
+        Some(m) => m.to_string(),
+        None => first_menu(&main).ok_or_else(|| fail("no menu bar with a menu".into()))?,
+    };
     open_menu(env, spec, &first).map_err(|e| fail(format!("open the {first:?} menu: {e}")))?;
     states.push(capture(env, spec, "menu", dir)?);
     close_all(env, spec, windows).map_err(|e| fail(format!("close the {first:?} menu: {e}")))?;
@@ -219,12 +222,10 @@ fn grab() -> Result<Frame, EvalError> {
     let frames = XcapScreen::new()
         .capture_all()
         .map_err(EvalError::port("capture the screen"))?;
-    main_frame(&frames)
-        .cloned()
-        .ok_or_else(|| EvalError::Port {
-            what: "capture the screen".into(),
-            source: deskhand_core::PortError::unavailable("no monitor"),
-        })
+    main_frame(&frames).cloned().ok_or_else(|| EvalError::Port {
+        what: "capture the screen".into(),
+        source: deskhand_core::PortError::unavailable("no monitor"),
+    })
 }
 
 fn differing_pixels(a: &Frame, b: &Frame) -> usize {

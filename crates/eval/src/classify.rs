@@ -34,7 +34,10 @@ impl TextClassifier {
         frame: &Frame,
         elements: &[(&str, Rect)],
     ) -> Result<Vec<(ElementKind, String)>, EvalError> {
-        let regions: Vec<Rect> = elements.iter().map(|(_, b)| line_region(*b)).collect();
+        let regions: Vec<Rect> = elements
+            .iter()
+            .map(|(_, b)| line_region(ink_box(frame, *b).unwrap_or(*b)))
+            .collect();
         let lines = self
             .recognizer
             .recognize(frame, &regions)
@@ -52,6 +55,64 @@ impl TextClassifier {
             })
             .collect())
     }
+}
+
+/// Pixels whose channels all lie within this of the background are background.
+const INK_CONTRAST: u8 = 48;
+
+/// The tight box around what is drawn inside `b` (on its most common colour), padded by a
+/// few pixels: the recogniser reads small labels in big buttons only from a tight crop.
+/// `None` when the box is outside the frame or holds nothing but background.
+fn ink_box(frame: &Frame, b: Rect) -> Option<Rect> {
+    let inset: u32 = if b.width >= 12 && b.height >= 12 {
+        2
+    } else {
+        0
+    };
+    let x0 = u32::try_from(b.x).ok()? + inset;
+    let y0 = u32::try_from(b.y).ok()? + inset;
+    let x1 = u32::try_from(b.right())
+        .ok()?
+        .saturating_sub(inset)
+        .min(frame.width);
+    let y1 = u32::try_from(b.bottom())
+        .ok()?
+        .saturating_sub(inset)
+        .min(frame.height);
+    if x1 <= x0 || y1 <= y0 {
+        return None;
+    }
+    let mut counts: std::collections::HashMap<[u8; 3], usize> = std::collections::HashMap::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = frame.pixel(x, y)?;
+            *counts.entry([p[0] >> 4, p[1] >> 4, p[2] >> 4]).or_default() += 1;
+        }
+    }
+    let (bg, _) = counts.into_iter().max_by_key(|(_, n)| *n)?;
+    let bg = bg.map(|c| (c << 4) | 8);
+    let (mut ix0, mut iy0, mut ix1, mut iy1) = (u32::MAX, u32::MAX, 0, 0);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let p = frame.pixel(x, y)?;
+            if (0..3).any(|c| p[c].abs_diff(bg[c]) > INK_CONTRAST) {
+                ix0 = ix0.min(x);
+                iy0 = iy0.min(y);
+                ix1 = ix1.max(x + 1);
+                iy1 = iy1.max(y + 1);
+            }
+        }
+    }
+    if ix1 <= ix0 || iy1 <= iy0 {
+        return None;
+    }
+    const PAD: u32 = 4;
+    let (px0, py0) = (
+        ix0.saturating_sub(PAD).max(x0),
+        iy0.saturating_sub(PAD).max(y0),
+    );
+    let (px1, py1) = ((ix1 + PAD).min(x1), (iy1 + PAD).min(y1));
+    Some(Rect::new(px0 as i32, py0 as i32, px1 - px0, py1 - py0))
 }
 
 /// The part of a box read as one line: all of it, or the top band of a tall box (a text

@@ -173,7 +173,10 @@ pub(crate) fn save_manifest(
 
 /// The states of a complete directory; `None` when it is missing, incomplete, of another
 /// format or built with(out) the dialogs against `dialogs` (so it is built again).
-pub(crate) fn load_states(dir: &Path, dialogs: bool) -> Result<Option<Vec<ScreenState>>, EvalError> {
+pub(crate) fn load_states(
+    dir: &Path,
+    dialogs: bool,
+) -> Result<Option<Vec<ScreenState>>, EvalError> {
     let path = dir.join(MANIFEST);
     if !path.is_file() {
         return Ok(None);
@@ -258,7 +261,7 @@ impl ScreenState {
 /// The noun an instruction uses for a role.
 pub(crate) fn noun(role: &str) -> &str {
     match role {
-        "push button" | "button" => "button",
+        "push button" | "button" | "toggle button" => "button",
         "check box" => "checkbox",
         "menu item" | "check menu item" | "radio menu item" => "menu item",
         "combo box" => "drop-down list",

@@ -153,7 +153,8 @@ impl Grounder for AccessibilityCentre {
             .filter_map(|n| n.bounds)
             .map(|b| b.center())
             .find(|c| {
-                c.x < f64::from(sample.resolution.width) && c.y < f64::from(sample.resolution.height)
+                c.x < f64::from(sample.resolution.width)
+                    && c.y < f64::from(sample.resolution.height)
             }))
     }
 }

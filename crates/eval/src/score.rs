@@ -131,7 +131,10 @@ pub(crate) fn score_state(
             .entry(resolution.clone())
             .or_default()
             .add(hit);
-        row.by_state.entry(state.state.clone()).or_default().add(hit);
+        row.by_state
+            .entry(state.state.clone())
+            .or_default()
+            .add(hit);
     }
 }
 
@@ -181,7 +184,11 @@ impl Report {
             text + icon,
             self.set.len()
         );
-        let _ = writeln!(out, "{:<12} {:<10} {:<14} {:>5} {:>5}", "app", "resolution", "state", "text", "icon");
+        let _ = writeln!(
+            out,
+            "{:<12} {:<10} {:<14} {:>5} {:>5}",
+            "app", "resolution", "state", "text", "icon"
+        );
         for s in &self.set {
             let _ = writeln!(
                 out,
@@ -200,7 +207,11 @@ impl Report {
             .first()
             .map(|r| r.by_resolution.keys().collect())
             .unwrap_or_default();
-        let _ = write!(out, "{:<14} {:<7} {:>7} {:>7} {:>7}", "grounder", "mode", "overall", "text", "icon");
+        let _ = write!(
+            out,
+            "{:<14} {:<7} {:>7} {:>7} {:>7}",
+            "grounder", "mode", "overall", "text", "icon"
+        );
         for a in &apps {
             let _ = write!(out, " {:>10}", a);
         }
@@ -220,7 +231,11 @@ impl Report {
                 pct(&row.icon)
             );
             for a in &apps {
-                let _ = write!(out, " {:>10}", row.by_app.get(*a).map(pct).unwrap_or_default());
+                let _ = write!(
+                    out,
+                    " {:>10}",
+                    row.by_app.get(*a).map(pct).unwrap_or_default()
+                );
             }
             for r in &resolutions {
                 let _ = write!(

@@ -44,7 +44,9 @@ const MAX_NAME_CHARS: usize = 80;
 const MIN_SIDE: u32 = 4;
 
 fn shown(n: &LayoutNode) -> bool {
-    n.has(NodeState::Showing) && n.has(NodeState::Visible) && n.bounds.is_some_and(|b| !b.is_empty())
+    n.has(NodeState::Showing)
+        && n.has(NodeState::Visible)
+        && n.bounds.is_some_and(|b| !b.is_empty())
 }
 
 /// The popup of an open menu: the union of its children's boxes while they are showing.
@@ -110,7 +112,12 @@ struct Walk<'a> {
 impl Walk<'_> {
     /// `window`: the box of the top-level window the node is in; `None` inside an open menu
     /// (popups may extend past their window). `path`: ids from the window down to the node.
-    fn visit<'n>(&mut self, node: &'n LayoutNode, window: Option<Rect>, path: &mut Vec<&'n NodeId>) {
+    fn visit<'n>(
+        &mut self,
+        node: &'n LayoutNode,
+        window: Option<Rect>,
+        path: &mut Vec<&'n NodeId>,
+    ) {
         path.push(&node.id);
         if node.is_interactive() && shown(node) && usable_name(&node.name) {
             if let Some(b) = node.bounds {
@@ -162,7 +169,9 @@ pub fn ground_truth(tree: &LayoutTree, screen: Resolution) -> Vec<Candidate> {
     let mut by_instruction: HashMap<String, usize> = HashMap::new();
     for c in &walk.out {
         *by_key.entry((c.name.clone(), c.role.clone())).or_default() += 1;
-        *by_instruction.entry(instruction_for(&c.name, &c.role)).or_default() += 1;
+        *by_instruction
+            .entry(instruction_for(&c.name, &c.role))
+            .or_default() += 1;
     }
     walk.out
         .into_iter()
@@ -177,7 +186,13 @@ mod tests {
 
     use super::*;
 
-    fn node(id: &str, role: &str, name: &str, b: Option<Rect>, children: Vec<LayoutNode>) -> LayoutNode {
+    fn node(
+        id: &str,
+        role: &str,
+        name: &str,
+        b: Option<Rect>,
+        children: Vec<LayoutNode>,
+    ) -> LayoutNode {
         let mut n = LayoutNode::new(id, role, NodeSource::Accessibility);
         n.name = name.into();
         n.bounds = b;
@@ -193,10 +208,16 @@ mod tests {
     }
 
     fn names(tree: &LayoutTree) -> Vec<String> {
-        ground_truth(tree, Resolution { width: 800, height: 600 })
-            .into_iter()
-            .map(|c| c.name)
-            .collect()
+        ground_truth(
+            tree,
+            Resolution {
+                width: 800,
+                height: 600,
+            },
+        )
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
     }
 
     #[test]
@@ -223,7 +244,13 @@ mod tests {
                 node("b2", "push button", "Free", r(200, 50, 30, 30), vec![]),
                 node("b3", "push button", "Free", r(250, 50, 30, 30), vec![]),
                 node("b4", "push button", "Off", r(390, 50, 30, 30), vec![]),
-                node("b5", "push button", "dialog-error-symbolic", r(300, 50, 30, 30), vec![]),
+                node(
+                    "b5",
+                    "push button",
+                    "dialog-error-symbolic",
+                    r(300, 50, 30, 30),
+                    vec![],
+                ),
                 node("t", "label", "Label", r(300, 150, 30, 30), vec![]),
             ],
         );
@@ -251,7 +278,13 @@ mod tests {
             "dialog",
             "About",
             r(90, 90, 200, 100),
-            vec![node("c", "push button", "Close", r(200, 150, 40, 20), vec![])],
+            vec![node(
+                "c",
+                "push button",
+                "Close",
+                r(200, 150, 40, 20),
+                vec![],
+            )],
         );
         let tree = LayoutTree {
             root: node("s", "screen", "", None, vec![frame, dialog]),
