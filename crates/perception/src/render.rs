@@ -211,11 +211,12 @@ pub fn set_of_marks(
 
     let scale = opts.label_scale.max(1);
     let (img_w, img_h) = (image.width, image.height);
+    let zones: Vec<Rect> = marks.iter().map(|m| content_zone(m.rect)).collect();
     let mut placed: Vec<Rect> = Vec::with_capacity(marks.len());
     for mark in &mut marks {
         let w = font::text_width(&mark.id.0, scale) + 2 * scale;
         let h = text_height(scale) + 2 * scale;
-        mark.label = place_label(mark.rect, w, h, img_w, img_h, &placed);
+        mark.label = place_label(mark.rect, (w, h), (img_w, img_h), &placed, &zones);
         placed.push(mark.label);
     }
 
@@ -241,9 +242,26 @@ pub fn set_of_marks(
     })
 }
 
-/// Picks a label box of `w` x `h` for a mark at `rect`: the first candidate position, moved
-/// onto the image, that overlaps the already placed labels least.
-fn place_label(rect: Rect, w: u32, h: u32, img_w: u32, img_h: u32, placed: &[Rect]) -> Rect {
+/// The middle of a box (half its width and height), where a control's text or icon sits.
+fn content_zone(r: Rect) -> Rect {
+    Rect::new(
+        r.x + (r.width / 4) as i32,
+        r.y + (r.height / 4) as i32,
+        r.width / 2,
+        r.height / 2,
+    )
+}
+
+/// Picks a label box of `size` for a mark at `rect`: the first candidate position, moved
+/// onto the image, with the least cost, where covering an earlier label costs four times as
+/// much per pixel as covering the middle of any marked box (its own included).
+fn place_label(
+    rect: Rect,
+    (w, h): (u32, u32),
+    (img_w, img_h): (u32, u32),
+    placed: &[Rect],
+    zones: &[Rect],
+) -> Rect {
     let (x, y) = (i64::from(rect.x), i64::from(rect.y));
     let (wi, hi) = (i64::from(w), i64::from(h));
     let candidates = [
@@ -261,11 +279,14 @@ fn place_label(rect: Rect, w: u32, h: u32, img_w: u32, img_h: u32, placed: &[Rec
         let cx = cx.clamp(0, (i64::from(img_w) - wi).max(0));
         let cy = cy.clamp(0, (i64::from(img_h) - hi).max(0));
         let r = Rect::new(cx as i32, cy as i32, w, h);
-        let cost: u64 = placed
-            .iter()
-            .filter_map(|p| p.intersection(&r))
-            .map(|o| o.area())
-            .sum();
+        let overlap = |boxes: &[Rect]| -> u64 {
+            boxes
+                .iter()
+                .filter_map(|b| b.intersection(&r))
+                .map(|o| o.area())
+                .sum()
+        };
+        let cost = 4 * overlap(placed) + overlap(zones);
         if cost < best_cost {
             best = r;
             best_cost = cost;

@@ -238,3 +238,61 @@ fn lenses_on_mousepad_show_the_menu_bar_and_the_file_menu() {
     save(&dir, "mousepad_lens1.png", &lens1.image);
     save(&dir, "mousepad_lens2.png", &lens2.image);
 }
+
+/// The committed 1920x1080 capture of mousepad, galculator and xterm with its AT-SPI tree.
+fn three_apps_fixture() -> (Frame, LayoutTree) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/fixtures");
+    let image = image::open(dir.join("desktop_3apps.png"))
+        .unwrap()
+        .to_rgba8();
+    let tree =
+        serde_json::from_slice(&std::fs::read(dir.join("desktop_3apps.json")).unwrap()).unwrap();
+    let (width, height) = image.dimensions();
+    let frame = Frame {
+        monitor: deskhand_core::Monitor {
+            index: 0,
+            name: "fixture".into(),
+            bounds: Rect::new(0, 0, width, height),
+            scale: 1.0,
+            primary: false,
+        },
+        width,
+        height,
+        rgba: image.into_raw(),
+    };
+    (frame, tree)
+}
+
+#[test]
+fn three_app_desktop_gets_one_readable_label_per_control() {
+    let (frame, tree) = three_apps_fixture();
+    let marked = set_of_marks(&frame, &tree, &MarkOptions::default()).unwrap();
+    let calc_keys = marked
+        .marks
+        .iter()
+        .filter(|m| tree.get(&m.id).is_some_and(|n| n.role == "toggle button"))
+        .count();
+    assert!(calc_keys >= 20, "galculator's keys are marked: {calc_keys}");
+    let image = Rect::new(0, 0, frame.width, frame.height);
+    let mut overlapping = 0;
+    for (i, m) in marked.marks.iter().enumerate() {
+        assert!(image.contains_rect(&m.label), "{}", m.id);
+        if marked.marks[..i]
+            .iter()
+            .any(|o| o.label.intersection(&m.label).is_some())
+        {
+            overlapping += 1;
+        }
+    }
+    // Dense keypads leave little room; most labels still stand apart.
+    assert!(
+        overlapping * 10 <= marked.marks.len(),
+        "{overlapping} of {} labels overlap another",
+        marked.marks.len()
+    );
+    let dir = out_dir();
+    save(&dir, "three_apps_som.png", &marked.image);
+    let text = compact_text(&tree, 600, None);
+    std::fs::write(dir.join("three_apps_compact.txt"), &text).unwrap();
+    assert!(estimate_tokens(&text) <= 600);
+}
