@@ -12,6 +12,7 @@ pub mod font;
 mod lens;
 
 use deskhand_core::geometry::{desktop_to_screenshot, to_desktop, GeometryError};
+use deskhand_core::visible::visible_point;
 use deskhand_core::{CoordSpace, Frame, LayoutTree, NodeId, Point, Rect, Size};
 
 pub use canvas::Rgba;
@@ -68,6 +69,9 @@ pub struct MarkOptions {
     pub line_width: u32,
     /// Label font scale: each 5x7 font cell is this many pixels square.
     pub label_scale: u32,
+    /// Skip nodes that nothing can reach: hidden behind another window or an open menu, or
+    /// scrolled out of view (as [`deskhand_core::visible::visible_point`] decides).
+    pub only_visible: bool,
 }
 
 impl Default for MarkOptions {
@@ -76,6 +80,7 @@ impl Default for MarkOptions {
             max_side: None,
             line_width: 2,
             label_scale: 2,
+            only_visible: true,
         }
     }
 }
@@ -166,7 +171,8 @@ pub fn desktop_rect_to_image(r: Rect, frame: &Frame) -> Option<Rect> {
 }
 
 /// Draws a labelled box on `frame` for every interactive, on-screen node of `tree` whose box
-/// shows on the frame's monitor. Labels are the node ids in the mark's colour, placed where
+/// shows on the frame's monitor (and, with [`MarkOptions::only_visible`], that is not hidden
+/// behind other windows or menus). Labels are the node ids in the mark's colour, placed where
 /// they stay on the image and overlap earlier labels least (above the box, inside its top
 /// left corner, left of it, below it, ...).
 pub fn set_of_marks(
@@ -200,6 +206,9 @@ pub fn set_of_marks(
         let Some(rect) = desktop_rect_to_image(bounds, &image) else {
             continue;
         };
+        if opts.only_visible && visible_point(tree, &node.id).is_err() {
+            continue;
+        }
         marks.push(Mark {
             id: node.id.clone(),
             bounds,
@@ -357,6 +366,48 @@ mod tests {
         assert_eq!(m.image.pixel(240, 120), Some([200; 4]));
         let back = m.to_desktop(Point::new(200.0, 100.0)).unwrap();
         assert_eq!(back, Point::new(1100.0, 50.0));
+    }
+
+    #[test]
+    fn controls_hidden_behind_the_active_window_get_no_mark_unless_asked() {
+        let f = frame(0, 400, 300, 1.0);
+        let window = |id: &str, b: Rect, active: bool, kids| LayoutNode {
+            bounds: Some(b),
+            states: if active {
+                vec![NodeState::Showing, NodeState::Active]
+            } else {
+                vec![NodeState::Showing]
+            },
+            children: kids,
+            ..LayoutNode::new(id, "frame", NodeSource::Accessibility)
+        };
+        let t = tree(vec![
+            window(
+                "w1",
+                Rect::new(0, 0, 200, 200),
+                false,
+                vec![
+                    button("a1", Rect::new(10, 10, 40, 20)),
+                    button("a2", Rect::new(150, 150, 40, 20)),
+                ],
+            ),
+            window(
+                "w2",
+                Rect::new(0, 0, 100, 100),
+                true,
+                vec![button("a3", Rect::new(60, 60, 30, 20))],
+            ),
+        ]);
+        let ids = |opts: &MarkOptions| -> Vec<String> {
+            let m = set_of_marks(&f, &t, opts).unwrap();
+            m.marks.into_iter().map(|m| m.id.0).collect()
+        };
+        assert_eq!(ids(&MarkOptions::default()), ["a2", "a3"]);
+        let all = MarkOptions {
+            only_visible: false,
+            ..Default::default()
+        };
+        assert_eq!(ids(&all), ["a1", "a2", "a3"]);
     }
 
     #[test]

@@ -194,8 +194,8 @@ pub(crate) fn downscale(frame: &Frame, width: u32, height: u32) -> Frame {
             .zip(&xs)
         {
             let n = ((x1 - x0) * (y1 - y0)) as u32;
-            for k in 0..4 {
-                px[k] = ((sums[k] + n / 2) / n) as u8;
+            for (out, sum) in px.iter_mut().zip(sums) {
+                *out = ((sum + n / 2) / n) as u8;
             }
         }
     }

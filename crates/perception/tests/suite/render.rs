@@ -81,6 +81,7 @@ fn set_of_marks_on_mousepad_marks_every_interactive_node_and_nothing_else() {
         .map(|(_, n)| n)
         .filter(|n| n.is_interactive() && n.is_on_screen())
         .filter(|n| desktop_rect_to_image(n.bounds.unwrap(), &frame).is_some())
+        .filter(|n| deskhand_core::visible::visible_point(&tree, &n.id).is_ok())
         .map(|n| n.id.clone())
         .collect();
     let ids: Vec<_> = marked.marks.iter().map(|m| m.id.clone()).collect();
