@@ -62,8 +62,8 @@ pub const MARK_PALETTE: [Rgba; 8] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarkOptions {
     /// Shrink the image so its longer side is at most this many pixels (for models with an
-    /// input size limit); `None` keeps the frame's size. Boxes and labels are drawn after
-    /// shrinking, so they stay crisp.
+    /// input size limit; at most 256 times smaller); `None` keeps the frame's size. Boxes and
+    /// labels are drawn after shrinking, so they stay crisp.
     pub max_side: Option<u32>,
     /// Outline thickness in image pixels.
     pub line_width: u32,
@@ -183,8 +183,8 @@ pub fn set_of_marks(
     check_frame(frame)?;
     let mut image = match opts.max_side {
         Some(side) if frame.width.max(frame.height) > side.max(1) => {
-            let side = side.max(1);
             let long = frame.width.max(frame.height);
+            let side = side.max(long.div_ceil(canvas::MAX_SHRINK));
             let w = (u64::from(frame.width) * u64::from(side)).div_ceil(u64::from(long)) as u32;
             let h = (u64::from(frame.height) * u64::from(side)).div_ceil(u64::from(long)) as u32;
             canvas::downscale(frame, w.min(side), h.min(side))
@@ -425,6 +425,32 @@ mod tests {
         assert_eq!(m.to_desktop(centre).unwrap(), Point::new(1008.0, 567.0));
         // The grey stays grey after averaging.
         assert_eq!(m.image.pixel(10, 700), Some([200; 4]));
+    }
+
+    #[test]
+    fn shrinking_averages_pixels_and_is_bounded() {
+        // A black and white checkerboard halves to mid grey.
+        let mut f = frame(0, 64, 32, 1.0);
+        for (i, px) in f.rgba.chunks_exact_mut(4).enumerate() {
+            let (x, y) = (i % 64, i / 64);
+            let v = if (x + y) % 2 == 0 { 0 } else { 255 };
+            px.copy_from_slice(&[v, v, v, 255]);
+        }
+        let opts = |side| MarkOptions {
+            max_side: Some(side),
+            ..Default::default()
+        };
+        let m = set_of_marks(&f, &tree(vec![]), &opts(32)).unwrap();
+        assert_eq!((m.image.width, m.image.height), (32, 16));
+        assert!(m
+            .image
+            .rgba
+            .chunks_exact(4)
+            .all(|p| p == [128, 128, 128, 255]));
+        let wide = frame(0, 1920, 1080, 1.0);
+        let tiny = set_of_marks(&wide, &tree(vec![]), &opts(1)).unwrap();
+        assert_eq!((tiny.image.width, tiny.image.height), (8, 5));
+        assert_eq!(tiny.image.pixel(7, 4), Some([200; 4]));
     }
 
     #[test]

@@ -151,51 +151,48 @@ fn spans(from: u32, to: u32) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Shrinks a frame to `width` x `height` by averaging the source pixels under each output
-/// pixel (a box filter: sharp enough for text, no ringing). The monitor is kept and its
-/// `scale` set to the new image pixels per desktop pixel.
+/// The most a frame is shrunk in one dimension: keeps the column sums of [`downscale`] within
+/// `u16` (a source span of at most 257 rows of 255).
+pub(crate) const MAX_SHRINK: u32 = 256;
+
+/// Shrinks a frame to `width` x `height` (at most [`MAX_SHRINK`] times smaller) by averaging
+/// the source pixels under each output pixel (a box filter: sharp enough for text, no
+/// ringing). The monitor is kept and its `scale` set to the new image pixels per desktop
+/// pixel.
 pub(crate) fn downscale(frame: &Frame, width: u32, height: u32) -> Frame {
     let (w, h) = (width.max(1), height.max(1));
     let xs = spans(frame.width, w);
     let ys = spans(frame.height, h);
     let src_stride = frame.width as usize * 4;
     let out_stride = w as usize * 4;
-    // Horizontal sums of one source row, computed once per row and added into the output
-    // rows that cover it.
-    let mut row_sums = vec![0u32; out_stride];
-    let mut acc = vec![0u32; out_stride];
+    // Per output row: sum the source rows under it (a tight loop over bytes), then average
+    // horizontally; dividing by a table of fixed-point reciprocals, not per channel.
+    let longest = |s: &[(usize, usize)]| s.iter().map(|(a, b)| b - a).max().unwrap_or(1);
+    let recips: Vec<u64> = (0..=(longest(&xs) * longest(&ys)) as u64)
+        .map(|n| (1u64 << 24) / n.max(1))
+        .collect();
+    let mut columns = vec![0u16; src_stride];
     let mut out = vec![0u8; out_stride * h as usize];
-    let mut summed_row = usize::MAX;
     for (oy, &(y0, y1)) in ys.iter().enumerate() {
-        acc.iter_mut().for_each(|v| *v = 0);
+        columns.fill(0);
         for y in y0..y1 {
-            if summed_row != y {
-                let row = &frame.rgba[y * src_stride..(y + 1) * src_stride];
-                for (sums, &(x0, x1)) in row_sums.chunks_exact_mut(4).zip(&xs) {
-                    let (mut r, mut g, mut b, mut a) = (0u32, 0u32, 0u32, 0u32);
-                    for px in row[x0 * 4..x1 * 4].chunks_exact(4) {
-                        r += u32::from(px[0]);
-                        g += u32::from(px[1]);
-                        b += u32::from(px[2]);
-                        a += u32::from(px[3]);
-                    }
-                    sums.copy_from_slice(&[r, g, b, a]);
-                }
-                summed_row = y;
-            }
-            for (a, s) in acc.iter_mut().zip(&row_sums) {
-                *a += s;
+            let row = &frame.rgba[y * src_stride..(y + 1) * src_stride];
+            for (c, &b) in columns.iter_mut().zip(row) {
+                *c += u16::from(b);
             }
         }
         let out_row = &mut out[oy * out_stride..(oy + 1) * out_stride];
-        for ((px, sums), &(x0, x1)) in out_row
-            .chunks_exact_mut(4)
-            .zip(acc.chunks_exact(4))
-            .zip(&xs)
-        {
-            let n = ((x1 - x0) * (y1 - y0)) as u32;
-            for (out, sum) in px.iter_mut().zip(sums) {
-                *out = ((sum + n / 2) / n) as u8;
+        for (px, &(x0, x1)) in out_row.chunks_exact_mut(4).zip(&xs) {
+            let mut sum = [0u32; 4];
+            for p in columns[x0 * 4..x1 * 4].chunks_exact(4) {
+                sum[0] += u32::from(p[0]);
+                sum[1] += u32::from(p[1]);
+                sum[2] += u32::from(p[2]);
+                sum[3] += u32::from(p[3]);
+            }
+            let recip = recips[(x1 - x0) * (y1 - y0)];
+            for (o, v) in px.iter_mut().zip(sum) {
+                *o = ((u64::from(v) * recip + (1 << 23)) >> 24) as u8;
             }
         }
     }
