@@ -25,17 +25,20 @@ use deskhand_core::ports::TextLine;
 use deskhand_core::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState, Point, Rect};
 
 /// A top-level window as the display server reports it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowBox {
     /// Window title.
     pub title: String,
     /// Application (WM_CLASS class), empty when unknown.
+    #[serde(default)]
     pub app: String,
     /// Owning process, when known.
+    #[serde(default)]
     pub pid: Option<u32>,
     /// Bounds in desktop coordinates.
     pub bounds: Rect,
     /// The active (focused) window.
+    #[serde(default)]
     pub active: bool,
 }
 

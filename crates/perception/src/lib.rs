@@ -7,6 +7,7 @@ pub mod capture;
 pub mod diff;
 pub mod segment;
 pub mod fusion;
+pub mod perceiver;
 pub mod render;
 pub mod tol;
 pub mod windows;

@@ -89,3 +89,54 @@ pub fn find<'t>(tree: &'t LayoutTree, role: &str, name: &str) -> Option<&'t Layo
         .map(|(_, n)| n)
         .find(|n| n.role == role && n.name == name && n.is_on_screen())
 }
+
+/// A committed screenshot fixture (`benches/fixtures/<name>.*`): the frame, the AT-SPI tree
+/// captured with it, and the window list.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The screenshot, on a monitor at 0,0 with scale 1.
+    pub frame: deskhand_core::Frame,
+    /// The accessibility tree of all apps at capture time.
+    pub tree: LayoutTree,
+    /// The windows, bottom of the stack first.
+    pub windows: Vec<deskhand_perception::fusion::WindowBox>,
+}
+
+/// The directory of the committed fixtures.
+pub fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/fixtures")
+}
+
+/// Loads a committed fixture by name ("desktop_3apps", "mousepad_file_menu", "galculator").
+pub fn fixture(name: &str) -> Result<Fixture, String> {
+    let dir = fixtures_dir();
+    let image = image::open(dir.join(format!("{name}.png")))
+        .map_err(|e| format!("fixture {name}.png: {e}"))?
+        .to_rgba8();
+    let read = |ext: &str| {
+        std::fs::read(dir.join(format!("{name}.{ext}")))
+            .map_err(|e| format!("fixture {name}.{ext}: {e}"))
+    };
+    let tree: LayoutTree =
+        serde_json::from_slice(&read("json")?).map_err(|e| format!("fixture {name}.json: {e}"))?;
+    let windows = serde_json::from_slice(&read("windows.json")?)
+        .map_err(|e| format!("fixture {name}.windows.json: {e}"))?;
+    let (width, height) = image.dimensions();
+    let frame = deskhand_core::Frame {
+        monitor: deskhand_core::Monitor {
+            index: 0,
+            name: "fixture".into(),
+            bounds: deskhand_core::Rect::new(0, 0, width, height),
+            scale: 1.0,
+            primary: false,
+        },
+        width,
+        height,
+        rgba: image.into_raw(),
+    };
+    Ok(Fixture {
+        frame,
+        tree,
+        windows,
+    })
+}

@@ -2,3 +2,4 @@ mod accessibility;
 mod capture;
 mod windows;
 mod render;
+mod perceiver;

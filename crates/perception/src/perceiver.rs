@@ -1,0 +1,456 @@
+//! Change-driven perception: one call turns the desktop into the fused Tree-of-Lens layout
+//! tree, re-reading text and re-segmenting only where the pixels changed.
+//!
+//! Per monitor the perceiver keeps the last frame's tile signature, its text lines and its
+//! segments. On the next frame:
+//! - nothing changed, same windows, same accessibility tree: the last tree is returned as it
+//!   is (`unchanged`);
+//! - some tiles changed: cached lines and segments that touch a changed rectangle are
+//!   dropped, the changed rectangles (grown to the lines they cut) are read and segmented
+//!   again, and everything is fused anew (ids stay stable through the [`Fuser`]);
+//! - first frame, a new size or monitor: everything is read.
+//!
+//! The accessibility tree is read on its own thread while the pixels are analysed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use deskhand_core::ports::{Accessibility, Ocr, TextLine, TreeQuery, TreeScope};
+use deskhand_core::{Frame, LayoutTree, PortError, PortErrorKind, Rect};
+use serde::Serialize;
+
+use crate::diff::{Change, FrameDiff};
+use crate::fusion::{Fuser, FusionInput, Proposal, ProposalKind, WindowBox};
+use crate::segment::{segment, segment_in, SegmentKind, SegmentOptions};
+
+/// What perception uses and how.
+#[derive(Debug, Clone)]
+pub struct PerceiverOptions {
+    /// Read the accessibility tree.
+    pub accessibility: bool,
+    /// Which applications' trees to read, with limits.
+    pub tree_query: TreeQuery,
+    /// Read text with OCR (needs an engine).
+    pub ocr: bool,
+    /// Segment pixels.
+    pub segmentation: bool,
+    /// Segmentation thresholds.
+    pub segment: SegmentOptions,
+    /// Tile size of the frame diff, in pixels.
+    pub tile: u32,
+    /// Pixels added around a changed rectangle before it is read again.
+    pub margin: u32,
+}
+
+impl Default for PerceiverOptions {
+    fn default() -> Self {
+        Self {
+            accessibility: true,
+            tree_query: TreeQuery::new(TreeScope::AllApps),
+            ocr: true,
+            segmentation: true,
+            segment: SegmentOptions::default(),
+            tile: 32,
+            margin: 6,
+        }
+    }
+}
+
+/// Milliseconds spent in each stage of one perception.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timings {
+    /// Frame capture (0 when the frame was given).
+    pub capture_ms: f64,
+    /// Window list.
+    pub windows_ms: f64,
+    /// Accessibility tree read (runs in parallel with the pixel stages).
+    pub accessibility_ms: f64,
+    /// Frame diff.
+    pub diff_ms: f64,
+    /// OCR of the changed areas.
+    pub ocr_ms: f64,
+    /// Segmentation of the changed areas.
+    pub segment_ms: f64,
+    /// Fusion.
+    pub fuse_ms: f64,
+    /// Wall time of the whole call.
+    pub total_ms: f64,
+}
+
+/// The result of one perception.
+#[derive(Debug, Clone, Serialize)]
+pub struct Perception {
+    /// The fused layout tree.
+    pub tree: LayoutTree,
+    /// True when nothing changed since the last call and the tree is the cached one.
+    pub unchanged: bool,
+    /// Rectangles (desktop coordinates) whose pixels changed since the last call.
+    pub changed: Vec<Rect>,
+    /// Text lines known on screen (cached and new).
+    pub text_lines: usize,
+    /// Text lines recognised in this call.
+    pub text_lines_read: usize,
+    /// Segments known on screen.
+    pub segments: usize,
+    /// What perception could not do and fell back from ("accessibility unavailable: ...").
+    pub notes: Vec<String>,
+    /// Time per stage.
+    pub timings: Timings,
+}
+
+/// Cached pixel analysis of one monitor.
+#[derive(Debug, Default)]
+struct MonitorState {
+    diff: FrameDiff,
+    lines: Vec<TextLine>,
+    segments: Vec<Proposal>,
+}
+
+/// What the last call saw, to answer "unchanged" cheaply.
+#[derive(Debug)]
+struct Last {
+    windows: Vec<WindowBox>,
+    accessibility: Option<LayoutTree>,
+    tree: LayoutTree,
+}
+
+/// Perceives frames incrementally. Keep one per session: its caches and id book make the
+/// second call cheap and the ids stable.
+pub struct Perceiver {
+    options: PerceiverOptions,
+    ocr: Option<Arc<dyn Ocr>>,
+    fuser: Fuser,
+    monitors: HashMap<usize, MonitorState>,
+    last: Option<Last>,
+}
+
+impl std::fmt::Debug for Perceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Perceiver")
+            .field("options", &self.options)
+            .field("ocr", &self.ocr.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// Grows a rectangle by `m` pixels on every side, clipped to `bounds`.
+fn grow(r: Rect, m: u32, bounds: &Rect) -> Option<Rect> {
+    let m = i64::from(m);
+    let x0 = i64::from(r.x) - m;
+    let y0 = i64::from(r.y) - m;
+    let x1 = r.right() + m;
+    let y1 = r.bottom() + m;
+    let g = Rect::new(
+        x0 as i32,
+        y0 as i32,
+        (x1 - x0).max(0) as u32,
+        (y1 - y0).max(0) as u32,
+    );
+    g.intersection(bounds)
+}
+
+/// Grows each changed rectangle to cover the cached text lines and controls it cuts, so a
+/// changed word is read again as part of its whole line.
+fn areas_to_read(change: &Change, lines: &[TextLine], margin: u32, screen: &Rect) -> Vec<Rect> {
+    let mut areas: Vec<Rect> = change
+        .rects
+        .iter()
+        .filter_map(|r| {
+            let mut a = *r;
+            for l in lines {
+                if l.bounds.intersection(r).is_some() {
+                    a = a.union(&l.bounds);
+                }
+            }
+            grow(a, margin, screen)
+        })
+        .collect();
+    // Merge overlapping areas so nothing is read twice.
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..areas.len() {
+            for j in (i + 1)..areas.len() {
+                if areas[i].intersection(&areas[j]).is_some() {
+                    let u = areas[i].union(&areas[j]);
+                    areas[i] = u;
+                    areas.swap_remove(j);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    areas
+}
+
+/// Accessibility read with its time, or the reason it is missing.
+type TreeRead = (Result<Option<LayoutTree>, PortError>, f64);
+
+impl Perceiver {
+    /// A perceiver with the options and, when given, an OCR engine that can find text
+    /// (`Ocr::read_text`).
+    pub fn new(options: PerceiverOptions, ocr: Option<Arc<dyn Ocr>>) -> Self {
+        Self {
+            options,
+            ocr,
+            fuser: Fuser::new(),
+            monitors: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &PerceiverOptions {
+        &self.options
+    }
+
+    /// Forgets every cache (the next call reads everything); ids stay stable.
+    pub fn reset(&mut self) {
+        self.monitors.clear();
+        self.last = None;
+    }
+
+    /// Perceives the live desktop: captures every monitor, lists windows, reads the
+    /// accessibility tree on its own thread while the pixels are analysed, and fuses.
+    pub fn perceive(
+        &mut self,
+        screen: &dyn deskhand_core::ports::Screen,
+        windows: &dyn Fn() -> Result<Vec<WindowBox>, PortError>,
+        accessibility: Option<&dyn Accessibility>,
+    ) -> Result<(Perception, Vec<Frame>), PortError> {
+        let start = Instant::now();
+        let t = Instant::now();
+        let frames = screen.capture_all()?;
+        let capture_ms = ms(t);
+        let t = Instant::now();
+        let wins = windows()?;
+        let windows_ms = ms(t);
+        let query = self.options.tree_query.clone();
+        let want_tree = self.options.accessibility;
+        let mut perception = std::thread::scope(|scope| {
+            let reader = accessibility.filter(|_| want_tree).map(|a11y| {
+                scope.spawn(move || {
+                    let t = Instant::now();
+                    let tree = a11y.tree(&query).map(Some);
+                    (tree, ms(t))
+                })
+            });
+            let pixels = self.analyse_pixels(&frames, &wins);
+            let tree: TreeRead = match reader {
+                Some(handle) => handle.join().unwrap_or_else(|_| {
+                    (
+                        Err(PortError::new(
+                            PortErrorKind::Failed,
+                            "the accessibility reader thread panicked",
+                        )),
+                        0.0,
+                    )
+                }),
+                None => (Ok(None), 0.0),
+            };
+            self.finish(&frames, wins, pixels, tree)
+        });
+        perception.timings.capture_ms = capture_ms;
+        perception.timings.windows_ms = windows_ms;
+        perception.timings.total_ms = ms(start);
+        Ok((perception, frames))
+    }
+
+    /// Perceives given frames with a given window list and accessibility tree (`None`: no
+    /// accessibility, vision only). Used by tests, benches and callers that captured already.
+    pub fn perceive_frames(
+        &mut self,
+        frames: &[Frame],
+        windows: &[WindowBox],
+        accessibility: Option<LayoutTree>,
+    ) -> Perception {
+        let start = Instant::now();
+        let pixels = self.analyse_pixels(frames, windows);
+        let mut p = self.finish(frames, windows.to_vec(), pixels, (Ok(accessibility), 0.0));
+        p.timings.total_ms = ms(start);
+        p
+    }
+
+    fn analyse_pixels(&mut self, frames: &[Frame], windows: &[WindowBox]) -> PixelPass {
+        let mut pass = PixelPass::default();
+        let window_rects: Vec<Rect> = windows.iter().map(|w| w.bounds).collect();
+        for frame in frames {
+            let screen = frame.monitor.bounds;
+            let state = self.monitors.entry(frame.monitor.index).or_default();
+            if state.diff.tile() != self.options.tile {
+                state.diff = FrameDiff::new(self.options.tile);
+            }
+            let t = Instant::now();
+            let change = state.diff.update(frame);
+            pass.timings.diff_ms += ms(t);
+            if change.unchanged {
+                continue;
+            }
+            pass.all_unchanged = false;
+            pass.changed.extend(change.rects.iter().copied());
+            let areas = if change.everything {
+                state.lines.clear();
+                state.segments.clear();
+                Vec::new()
+            } else {
+                let areas = areas_to_read(&change, &state.lines, self.options.margin, &screen);
+                state
+                    .lines
+                    .retain(|l| !areas.iter().any(|a| a.intersection(&l.bounds).is_some()));
+                state
+                    .segments
+                    .retain(|s| !areas.iter().any(|a| a.intersection(&s.bounds).is_some()));
+                areas
+            };
+            if self.options.ocr {
+                if let Some(ocr) = &self.ocr {
+                    let t = Instant::now();
+                    match ocr.read_text(frame, &areas) {
+                        Ok(lines) => {
+                            pass.lines_read += lines.len();
+                            state.lines.extend(lines);
+                        }
+                        Err(e) => pass.notes.push(format!("text not read: {e}")),
+                    }
+                    pass.timings.ocr_ms += ms(t);
+                }
+            }
+            if self.options.segmentation {
+                let t = Instant::now();
+                let seg = if change.everything {
+                    segment(frame, &window_rects, &self.options.segment)
+                } else {
+                    segment_in(frame, &window_rects, &areas, &self.options.segment)
+                };
+                state.segments.extend(seg.segments.iter().map(|s| Proposal {
+                    bounds: s.bounds,
+                    kind: match s.kind {
+                        SegmentKind::Panel => ProposalKind::Panel,
+                        SegmentKind::Control => ProposalKind::Control,
+                    },
+                }));
+                pass.timings.segment_ms += ms(t);
+            }
+        }
+        if self.options.ocr && self.ocr.is_none() {
+            pass.notes
+                .push("no OCR engine: text on screen is read from accessibility only".into());
+        }
+        pass
+    }
+
+    fn finish(
+        &mut self,
+        frames: &[Frame],
+        windows: Vec<WindowBox>,
+        pixels: PixelPass,
+        (tree, accessibility_ms): TreeRead,
+    ) -> Perception {
+        let mut notes = pixels.notes;
+        let tree = match tree {
+            Ok(t) => t,
+            Err(e) => {
+                notes.push(format!("accessibility unavailable ({e}): vision only"));
+                None
+            }
+        };
+        let mut timings = pixels.timings;
+        timings.accessibility_ms = accessibility_ms;
+        let lines: Vec<TextLine> = frames
+            .iter()
+            .filter_map(|f| self.monitors.get(&f.monitor.index))
+            .flat_map(|s| s.lines.iter().cloned())
+            .collect();
+        let segments: Vec<Proposal> = frames
+            .iter()
+            .filter_map(|f| self.monitors.get(&f.monitor.index))
+            .flat_map(|s| s.segments.iter().copied())
+            .collect();
+        if let Some(last) = &self.last {
+            if pixels.all_unchanged && last.windows == windows && last.accessibility == tree {
+                return Perception {
+                    tree: last.tree.clone(),
+                    unchanged: true,
+                    changed: Vec::new(),
+                    text_lines: lines.len(),
+                    text_lines_read: 0,
+                    segments: segments.len(),
+                    notes,
+                    timings,
+                };
+            }
+        }
+        let screen = frames
+            .iter()
+            .map(|f| f.monitor.bounds)
+            .reduce(|a, b| a.union(&b))
+            .unwrap_or(Rect::new(0, 0, 0, 0));
+        let t = Instant::now();
+        let fused = self.fuser.fuse(&FusionInput {
+            screen,
+            windows: &windows,
+            accessibility: tree.as_ref(),
+            text: &lines,
+            segments: &segments,
+        });
+        timings.fuse_ms = ms(t);
+        self.last = Some(Last {
+            windows,
+            accessibility: tree,
+            tree: fused.clone(),
+        });
+        Perception {
+            tree: fused,
+            unchanged: false,
+            changed: pixels.changed,
+            text_lines: lines.len(),
+            text_lines_read: pixels.lines_read,
+            segments: segments.len(),
+            notes,
+            timings,
+        }
+    }
+}
+
+/// The pixel half of one perception.
+#[derive(Debug)]
+struct PixelPass {
+    all_unchanged: bool,
+    changed: Vec<Rect>,
+    lines_read: usize,
+    notes: Vec<String>,
+    timings: Timings,
+}
+
+impl Default for PixelPass {
+    fn default() -> Self {
+        Self {
+            all_unchanged: true,
+            changed: Vec::new(),
+            lines_read: 0,
+            notes: Vec::new(),
+            timings: Timings::default(),
+        }
+    }
+}
+
+/// The display server's windows as fusion wants them: mapped, not minimised, bottom first.
+pub fn window_boxes(windows: &[crate::windows::WindowInfo]) -> Vec<WindowBox> {
+    windows
+        .iter()
+        .filter(|w| !w.minimized && !w.bounds.is_empty())
+        .map(|w| WindowBox {
+            title: w.title.clone(),
+            app: w.app.clone(),
+            pid: w.pid,
+            bounds: w.bounds,
+            active: w.focused,
+        })
+        .collect()
+}
