@@ -42,6 +42,13 @@ const ABOUT: (&str, DialogTrigger) = (
     },
 );
 const OPEN: (&str, DialogTrigger) = ("dialog-open", DialogTrigger::Keys("ctrl+o"));
+const PREFERENCES: (&str, DialogTrigger) = (
+    "dialog-prefs",
+    DialogTrigger::MenuItem {
+        menu: "Edit",
+        item: "Preferences",
+    },
+);
 
 /// Every application of the benchmark.
 pub const APPS: &[AppSpec] = &[
@@ -62,7 +69,7 @@ pub const APPS: &[AppSpec] = &[
         maximize: false,
         // File holds only Quit; View's long popup covers keys, as menus do.
         menu: Some("View"),
-        dialogs: &[ABOUT],
+        dialogs: &[PREFERENCES, ABOUT],
     },
     AppSpec {
         name: "thunar",
@@ -71,7 +78,7 @@ pub const APPS: &[AppSpec] = &[
         title: "Thunar",
         maximize: true,
         menu: None,
-        dialogs: &[ABOUT],
+        dialogs: &[PREFERENCES, ABOUT],
     },
     AppSpec {
         name: "gnumeric",
@@ -89,7 +96,17 @@ pub const APPS: &[AppSpec] = &[
         title: "Untitled|AbiWord",
         maximize: true,
         menu: None,
-        dialogs: &[OPEN, ABOUT],
+        // Its Help menu has "About GNOME Office" (a web page) before "About abiword...".
+        dialogs: &[
+            OPEN,
+            (
+                "dialog-about",
+                DialogTrigger::MenuItem {
+                    menu: "Help",
+                    item: "About abiword",
+                },
+            ),
+        ],
     },
 ];
 

@@ -3,9 +3,13 @@
 //!
 //! To add one, write a type implementing [`Grounder`] and add one line to [`REGISTRY`].
 
-use deskhand_core::{Frame, LayoutTree, Point};
-use deskhand_inference::ModelPaths;
+use std::sync::Mutex;
 
+use deskhand_core::ports::TextLine;
+use deskhand_core::{Frame, LayoutTree, Point};
+use deskhand_inference::{ModelPaths, OcrEngine, OcrOptions};
+
+use crate::classify::{label_visible, normalise, similarity};
 use crate::dataset::{noun, parse_instruction, Resolution};
 use crate::error::EvalError;
 
@@ -68,7 +72,7 @@ pub type Constructor = fn(&GrounderContext) -> Result<Box<dyn Grounder>, EvalErr
 /// Every grounder by name, in report order. Plug a new one in here with one line.
 pub const REGISTRY: &[(&str, Constructor)] = &[
     ("random", |_| Ok(Box::new(Random))),
-    ("ocr-only", |_| Ok(Box::new(OcrOnly))),
+    ("ocr-only", |c| Ok(Box::new(OcrOnly::new(&c.models)?))),
     ("a11y-centre", |_| Ok(Box::new(AccessibilityCentre))),
 ];
 
@@ -160,9 +164,61 @@ impl Grounder for AccessibilityCentre {
 }
 
 /// Matches the instruction's quoted name against the text lines OCR reads on the whole
-/// screenshot and clicks the centre of the best line.
-#[derive(Debug, Clone, Copy)]
-pub struct OcrOnly;
+/// screenshot (PP-OCRv6 detection + recognition) and clicks where the name sits in the best
+/// line. Knows nothing of icons: the baseline a vision grounder must beat.
+pub struct OcrOnly {
+    engine: OcrEngine,
+    /// The lines of the last screenshot read (elements of one state come one after another).
+    last: Mutex<Option<(String, Vec<TextLine>)>>,
+}
+
+impl std::fmt::Debug for OcrOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrOnly").finish_non_exhaustive()
+    }
+}
+
+impl OcrOnly {
+    /// Loads the OCR models.
+    pub fn new(models: &ModelPaths) -> Result<Self, EvalError> {
+        Ok(Self {
+            engine: OcrEngine::new(models, OcrOptions::default())?,
+            last: Mutex::new(None),
+        })
+    }
+
+    fn lines(&self, sample: &Sample<'_>) -> Result<Vec<TextLine>, EvalError> {
+        let key = format!("{}/{}/{}", sample.app, sample.resolution, sample.state);
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((k, lines)) = last.as_ref() {
+            if *k == key {
+                return Ok(lines.clone());
+            }
+        }
+        let lines = self.engine.read(sample.frame, &[])?;
+        *last = Some((key, lines.clone()));
+        Ok(lines)
+    }
+}
+
+/// Where in a line the name is: the centre of its characters when it is a substring (the
+/// detector often joins neighbouring labels into one line), else the line's centre.
+fn point_in_line(line: &TextLine, name: &str) -> Point {
+    let text: Vec<char> = normalise(&line.text).chars().collect();
+    let name: Vec<char> = normalise(name).chars().collect();
+    let b = line.bounds;
+    let centre = b.center();
+    if text.is_empty() || name.is_empty() {
+        return centre;
+    }
+    match text.windows(name.len()).position(|w| w == name.as_slice()) {
+        Some(start) => {
+            let mid = (start as f64 + name.len() as f64 / 2.0) / text.len() as f64;
+            Point::new(f64::from(b.x) + mid * f64::from(b.width), centre.y)
+        }
+        None => centre,
+    }
+}
 
 impl Grounder for OcrOnly {
     fn name(&self) -> &str {
@@ -171,14 +227,47 @@ impl Grounder for OcrOnly {
     fn mode(&self) -> Mode {
         Mode::Vision
     }
-    fn locate(&self, _sample: &Sample<'_>, _instruction: &str) -> Result<Option<Point>, EvalError> {
-        Ok(None)
+    fn locate(&self, sample: &Sample<'_>, instruction: &str) -> Result<Option<Point>, EvalError> {
+        let Some((name, _)) = parse_instruction(instruction) else {
+            return Ok(None);
+        };
+        let wanted = normalise(name);
+        let lines = self.lines(sample)?;
+        // Best: the line that is the name; then the closest reading; then the shortest line.
+        let best = lines
+            .iter()
+            .filter(|l| label_visible(name, &l.text))
+            .map(|l| {
+                let exact = normalise(&l.text) == wanted;
+                (exact, similarity(name, &l.text), l)
+            })
+            .max_by(|a, b| {
+                (a.0, a.1)
+                    .partial_cmp(&(b.0, b.1))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(b.2.text.len().cmp(&a.2.text.len()))
+            });
+        Ok(best.map(|(_, _, l)| point_in_line(l, name)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use deskhand_core::Rect;
+
     use super::*;
+
+    #[test]
+    fn the_name_is_found_inside_a_joined_line() {
+        let line = TextLine {
+            text: "File Edit View".into(),
+            confidence: 0.9,
+            bounds: Rect::new(0, 0, 120, 20),
+        };
+        let p = point_in_line(&line, "Edit");
+        assert!((50.0..=65.0).contains(&p.x), "{p:?}");
+        assert_eq!(point_in_line(&line, "Hlp"), line.bounds.center());
+    }
 
     #[test]
     fn registry_names_are_unique_and_known() {
@@ -194,5 +283,8 @@ mod tests {
             Err(EvalError::UnknownGrounder { .. })
         ));
         assert!(create("random", &context).is_ok());
+        // A missing model is an error naming the file, not a panic.
+        let err = create("ocr-only", &context).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("/nonexistent")));
     }
 }

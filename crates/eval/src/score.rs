@@ -108,7 +108,21 @@ pub(crate) fn score_state(
     let resolution = state.resolution.to_string();
     for element in &state.elements {
         let started = Instant::now();
-        let answer = grounder.locate(&sample, &element.instruction);
+        // A grounder that panics (a bug in it) loses the sample, not the whole run.
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            grounder.locate(&sample, &element.instruction)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(EvalError::Grounder {
+                grounder: grounder.name().to_string(),
+                message: format!("panicked: {what}"),
+            })
+        });
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let calls = row.overall.total as f64;
         row.ms_per_call = (row.ms_per_call * calls + ms) / (calls + 1.0);
