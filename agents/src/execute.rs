@@ -222,6 +222,44 @@ mod tests {
     }
 
     #[test]
+    fn node_targets_resolve_to_a_point_nothing_covers() {
+        use deskhand_core::{LayoutNode, NodeSource, NodeState};
+        let shown = |id: &str, role: &str, bounds: Rect, children: Vec<LayoutNode>| LayoutNode {
+            bounds: Some(bounds),
+            states: vec![NodeState::Showing, NodeState::Active],
+            children,
+            ..LayoutNode::new(id, role, NodeSource::Accessibility)
+        };
+        // A panel whose centre holds a button: acting on the panel must not press the button.
+        let tree = LayoutTree {
+            root: LayoutNode {
+                children: vec![shown(
+                    "w",
+                    "frame",
+                    Rect::new(0, 0, 400, 300),
+                    vec![shown(
+                        "p",
+                        "panel",
+                        Rect::new(100, 100, 200, 100),
+                        vec![shown(
+                            "b",
+                            "push button",
+                            Rect::new(150, 125, 100, 50),
+                            vec![],
+                        )],
+                    )],
+                )],
+                ..LayoutNode::new("s", "screen", NodeSource::Display)
+            },
+        };
+        let r = resolve_target(&Target::node("p"), Some(&tree), &monitors()).unwrap();
+        assert!(!Rect::new(150, 125, 100, 50).contains(r.point), "{r:?}");
+        assert!(Rect::new(100, 100, 200, 100).contains(r.point), "{r:?}");
+        let r = resolve_target(&Target::node("b"), Some(&tree), &monitors()).unwrap();
+        assert_eq!(r.point, Point::new(200.0, 150.0));
+    }
+
+    #[test]
     fn off_screen_points_and_missing_nodes_never_become_events() {
         let err = resolve_target(&Target::desktop(5000.0, 10.0), None, &monitors()).unwrap_err();
         assert!(matches!(err, ActionError::Unresolvable(_)), "{err}");
