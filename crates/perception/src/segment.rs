@@ -137,14 +137,14 @@ impl Default for SegmentOptions {
     fn default() -> Self {
         Self {
             uniform_tolerance: 6,
-            edge_threshold: 24,
+            edge_threshold: 12,
             edge_line_fraction: 0.85,
             min_gap: 24,
             min_gap_span: 80,
             min_panel: 8,
             max_depth: 10,
             foreground_tolerance: 14,
-            join_x: 3,
+            join_x: 4,
             join_y: 1,
             min_control: 3,
             min_control_area: 12,
@@ -503,6 +503,9 @@ fn cuts(g: &Gray, r: R, axis: Axis, o: &SegmentOptions) -> Vec<u32> {
                 if i < len as usize && content(i) && !edge[i] && (i - start) as u32 >= o.min_gap {
                     gaps.push(((start + i) / 2) as u32);
                 }
+                if i == start {
+                    i += 1;
+                }
             } else {
                 i += 1;
             }
@@ -552,14 +555,7 @@ fn xy_cut(g: &Gray, r: R, depth: u32, o: &SegmentOptions, out: &mut Vec<R>) {
     }
 }
 
-/// The most common grey value of the region.
-fn background(g: &Gray, r: R) -> u8 {
-    let mut hist = [0u32; 256];
-    for y in r.y..r.y1() {
-        for &v in g.row(&r, y) {
-            hist[v as usize] += 1;
-        }
-    }
+fn mode(hist: &[u32; 256]) -> u8 {
     let mut best = 0;
     for v in 1..256 {
         if hist[v] > hist[best] {
@@ -567,6 +563,31 @@ fn background(g: &Gray, r: R) -> u8 {
         }
     }
     best as u8
+}
+
+/// The most common grey value of the region, and whether it covers at least a third of it.
+fn background(g: &Gray, r: R) -> (u8, bool) {
+    let mut hist = [0u32; 256];
+    for y in r.y..r.y1() {
+        for &v in g.row(&r, y) {
+            hist[v as usize] += 1;
+        }
+    }
+    let m = mode(&hist);
+    (m, u64::from(hist[m as usize]) * 3 >= r.area())
+}
+
+/// The most common grey value of each row (the background of a gradient such as a title bar).
+fn row_backgrounds(g: &Gray, r: R) -> Vec<u8> {
+    (r.y..r.y1())
+        .map(|y| {
+            let mut hist = [0u32; 256];
+            for &v in g.row(&r, y) {
+                hist[v as usize] += 1;
+            }
+            mode(&hist)
+        })
+        .collect()
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -580,7 +601,18 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 
 /// Controls of one panel, in panel-buffer coordinates, sorted top to bottom, left to right.
 fn controls(g: &Gray, p: R, o: &SegmentOptions) -> Vec<R> {
-    let bg = background(g, p);
+    let (bg, dominant) = background(g, p);
+    let found = controls_on(g, p, &vec![bg; p.h as usize], o);
+    if !found.is_empty() || dominant {
+        return found;
+    }
+    // No dominant background and nothing found against the most common value: try each row's
+    // own background (a vertical gradient).
+    controls_on(g, p, &row_backgrounds(g, p), o)
+}
+
+/// Controls against the given background of each row.
+fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
     let tol = o.foreground_tolerance;
     // Foreground runs per row, gaps up to join_x closed: (x0, x1 exclusive).
     let mut runs: Vec<(u32, u32)> = Vec::new();
@@ -588,6 +620,7 @@ fn controls(g: &Gray, p: R, o: &SegmentOptions) -> Vec<R> {
     for y in p.y..p.y1() {
         row_start.push(runs.len());
         let row = g.row(&p, y);
+        let bg = bgs[(y - p.y) as usize];
         let mut x = 0usize;
         let n = row.len();
         while x < n {
