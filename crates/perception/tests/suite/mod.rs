@@ -3,3 +3,5 @@ mod capture;
 mod windows;
 mod render;
 mod perceiver;
+mod diff;
+mod segment;
