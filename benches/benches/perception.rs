@@ -73,36 +73,12 @@ fn accessibility_and_ocr(c: &mut Criterion) {
     group.finish();
 }
 
-/// The committed 1920x1080 fixture (mousepad, galculator, xterm) and its AT-SPI tree.
-fn desktop_fixture() -> (deskhand_core::Frame, deskhand_core::LayoutTree) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let image = image::open(dir.join("desktop_3apps.png"))
-        .expect("benches/fixtures/desktop_3apps.png")
-        .to_rgba8();
-    let tree = serde_json::from_slice(&std::fs::read(dir.join("desktop_3apps.json")).unwrap())
-        .expect("benches/fixtures/desktop_3apps.json is a LayoutTree");
-    let (width, height) = image.dimensions();
-    let monitor = deskhand_core::Monitor {
-        index: 0,
-        name: "fixture".into(),
-        bounds: deskhand_core::Rect::new(0, 0, width, height),
-        scale: 1.0,
-        primary: false,
-    };
-    let frame = deskhand_core::Frame {
-        monitor,
-        width,
-        height,
-        rgba: image.into_raw(),
-    };
-    (frame, tree)
-}
-
 fn render(c: &mut Criterion) {
     use deskhand_perception::render::{
         compact_text, lens_global, lens_local, set_of_marks, MarkOptions,
     };
-    let (frame, tree) = desktop_fixture();
+    let deskhand_testkit::Fixture { frame, tree, .. } =
+        deskhand_testkit::fixture("desktop_3apps").unwrap();
     let mut group = c.benchmark_group("render");
     let opts = MarkOptions::default();
     group.bench_function("set_of_marks_1080p", |b| {
@@ -136,5 +112,74 @@ fn render(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, capture_sizes, accessibility_and_ocr, render);
+/// Pixel segmentation and frame diff: the committed 1920x1080 three-app capture, and a live
+/// mousepad for the typed-word diff.
+fn segment_and_diff(c: &mut Criterion) {
+    use deskhand_perception::diff::{diff, FrameSignature, DEFAULT_TILE};
+    use deskhand_perception::segment::{segment, segment_in, SegmentOptions};
+    let fx = deskhand_testkit::fixture("desktop_3apps").unwrap();
+    let windows: Vec<deskhand_core::Rect> = fx.windows.iter().map(|w| w.bounds).collect();
+    let opts = SegmentOptions::default();
+    let mut group = c.benchmark_group("segment");
+    group.bench_function("window_1080p", |b| {
+        b.iter(|| segment(&fx.frame, &windows, &opts))
+    });
+    // 400x100 inside the first window's text area.
+    let w = windows[0];
+    let area = deskhand_core::Rect::new(w.x + 20, w.y + 120, 400, 100);
+    group.bench_function("area_400x100", |b| {
+        b.iter(|| segment_in(&fx.frame, &windows, &[area], &opts))
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("diff");
+    let before = FrameSignature::of(&fx.frame, DEFAULT_TILE);
+    group.bench_function("unchanged_1080p", |b| {
+        b.iter(|| {
+            let change = diff(&before, &FrameSignature::of(&fx.frame, DEFAULT_TILE));
+            assert!(change.unchanged);
+        })
+    });
+    // One word typed into a live mousepad at 1920x1080.
+    let mut d = VirtualDesktop::start(DesktopOptions {
+        width: 1920,
+        height: 1080,
+        ..Default::default()
+    })
+    .unwrap();
+    d.export_env();
+    let app = d.launch(&["mousepad"]).unwrap();
+    let id = d
+        .wait_window(Some(&app), "Mousepad", Duration::from_secs(20))
+        .unwrap();
+    d.run("xdotool", &["windowactivate", "--sync", &id.to_string()])
+        .unwrap();
+    let screen = XcapScreen::new();
+    let grab = || screen.capture_all().unwrap().remove(0);
+    let first = grab();
+    d.run("xdotool", &["type", "--delay", "20", "walrus"]).unwrap();
+    let started = std::time::Instant::now();
+    let typed = loop {
+        let f = grab();
+        if f.rgba != first.rgba || started.elapsed() > Duration::from_secs(10) {
+            break f;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let before = FrameSignature::of(&first, DEFAULT_TILE);
+    let change = diff(&before, &FrameSignature::of(&typed, DEFAULT_TILE));
+    assert!(!change.unchanged, "typing changed nothing on screen");
+    group.bench_function("one_word_typed", |b| {
+        b.iter(|| diff(&before, &FrameSignature::of(&typed, DEFAULT_TILE)))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    capture_sizes,
+    accessibility_and_ocr,
+    render,
+    segment_and_diff
+);
 criterion_main!(benches);

@@ -240,33 +240,10 @@ fn lenses_on_mousepad_show_the_menu_bar_and_the_file_menu() {
     save(&dir, "mousepad_lens2.png", &lens2.image);
 }
 
-/// The committed 1920x1080 capture of mousepad, galculator and xterm with its AT-SPI tree.
-fn three_apps_fixture() -> (Frame, LayoutTree) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/fixtures");
-    let image = image::open(dir.join("desktop_3apps.png"))
-        .unwrap()
-        .to_rgba8();
-    let tree =
-        serde_json::from_slice(&std::fs::read(dir.join("desktop_3apps.json")).unwrap()).unwrap();
-    let (width, height) = image.dimensions();
-    let frame = Frame {
-        monitor: deskhand_core::Monitor {
-            index: 0,
-            name: "fixture".into(),
-            bounds: Rect::new(0, 0, width, height),
-            scale: 1.0,
-            primary: false,
-        },
-        width,
-        height,
-        rgba: image.into_raw(),
-    };
-    (frame, tree)
-}
-
 #[test]
 fn three_app_desktop_gets_one_readable_label_per_control() {
-    let (frame, tree) = three_apps_fixture();
+    let deskhand_testkit::Fixture { frame, tree, .. } =
+        deskhand_testkit::fixture("desktop_3apps").unwrap();
     let marked = set_of_marks(&frame, &tree, &MarkOptions::default()).unwrap();
     let calc_keys = marked
         .marks
@@ -296,4 +273,41 @@ fn three_app_desktop_gets_one_readable_label_per_control() {
     let text = compact_text(&tree, 600, None);
     std::fs::write(dir.join("three_apps_compact.txt"), &text).unwrap();
     assert!(estimate_tokens(&text) <= 600);
+}
+
+#[test]
+fn open_menu_items_are_marked_and_what_they_cover_is_not() {
+    let deskhand_testkit::Fixture { frame, tree, .. } =
+        deskhand_testkit::fixture("mousepad_file_menu").unwrap();
+    let marked = set_of_marks(&frame, &tree, &MarkOptions::default()).unwrap();
+    let marked_ids: Vec<_> = marked.marks.iter().map(|m| &m.id).collect();
+    let items: Vec<_> = tree
+        .walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| n.role == "menu item" && n.is_on_screen())
+        .collect();
+    assert!(items.len() >= 8, "the File menu is open: {}", items.len());
+    for item in &items {
+        assert!(
+            marked_ids.contains(&&item.id),
+            "{} is marked",
+            item.describe()
+        );
+    }
+    // Everything marked can be reached; nothing reachable is left out.
+    let all = set_of_marks(
+        &frame,
+        &tree,
+        &MarkOptions {
+            only_visible: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    for m in &all.marks {
+        let reachable = deskhand_core::visible::visible_point(&tree, &m.id).is_ok();
+        assert_eq!(marked_ids.contains(&&m.id), reachable, "{}", m.id);
+    }
+    save(&out_dir(), "file_menu_som.png", &marked.image);
 }
