@@ -3,6 +3,7 @@
 
 mod confirm;
 mod eval;
+mod look;
 mod output;
 
 use std::path::PathBuf;
@@ -60,6 +61,13 @@ enum Cmd {
         #[arg(long)]
         screenshot: Option<PathBuf>,
     },
+    /// Perceive the desktop into the fused layout tree (windows, accessibility, OCR text,
+    /// pixel segments) and print it compactly; `--som` saves a Set-of-Marks screenshot.
+    Look(look::LookArgs),
+    /// Describe what is at a desktop point and where it sits: `deskhand read --at 640,400`.
+    Read(look::ReadArgs),
+    /// Find an element by description: `deskhand find "the Save button"`.
+    Find(look::FindArgs),
     /// Check display, accessibility, ONNX Runtime, model files and config.
     Doctor,
     /// Open mousepad (on a virtual desktop if there is no display), write a note and save it.
@@ -175,6 +183,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     printer.perception(&p, tree.as_ref())?;
                     Ok(ExitCode::SUCCESS)
                 }
+                Cmd::Look(args) => look::look(&deskhand, &args, cli.json),
+                Cmd::Read(args) => look::read(&deskhand, &args, cli.json),
+                Cmd::Find(args) => look::find(&deskhand, &args, cli.json),
                 Cmd::Runs { limit } => {
                     printer.runs(&deskhand.recent_runs(limit)?)?;
                     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,9 @@ pub mod config;
 pub mod confirm;
 pub mod demo;
 pub mod doctor;
+pub mod look;
 mod session;
 
 pub use config::{Config, ConfigError, Overrides};
+pub use look::LookOptions;
 pub use session::{Deskhand, HostError, Perception};

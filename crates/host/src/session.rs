@@ -103,6 +103,7 @@ pub struct Deskhand {
     resumer: Arc<dyn Resumer>,
     op_resumer: Arc<OpResumer>,
     watch: Mutex<Option<Arc<TakeoverWatch>>>,
+    eyes: crate::look::Eyes,
 }
 
 impl std::fmt::Debug for Deskhand {
@@ -145,6 +146,7 @@ impl Deskhand {
             resumer: op_resumer.clone(),
             op_resumer,
             watch: Mutex::new(None),
+            eyes: crate::look::Eyes::new(&config),
             config,
             screen: XcapScreen::new(),
             accessibility,
@@ -171,6 +173,26 @@ impl Deskhand {
     /// The flag that stops a run before its next step (for the kill switch).
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.cancel.clone()
+    }
+
+    /// The fused perceiver and its OCR engine.
+    pub(crate) fn eyes(&self) -> &crate::look::Eyes {
+        &self.eyes
+    }
+
+    /// The screen port.
+    pub(crate) fn screen_port(&self) -> &dyn Screen {
+        &self.screen
+    }
+
+    /// The accessibility port, when the bus is available.
+    pub(crate) fn accessibility_port(&self) -> Option<&dyn Accessibility> {
+        self.accessibility.as_ref().map(|a| a as &dyn Accessibility)
+    }
+
+    /// Why there is no accessibility, when there is none.
+    pub(crate) fn accessibility_problem(&self) -> Option<&str> {
+        self.accessibility_error.as_deref()
     }
 
     /// The configuration in use.

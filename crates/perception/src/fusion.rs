@@ -350,8 +350,25 @@ fn deepest_containing<'n>(node: &'n mut LayoutNode, area: &Rect) -> &'n mut Layo
     }
 }
 
-/// True when any on-screen accessible node with a box (other than big containers) overlaps
-/// most of `area`, or `area` covers most of it.
+/// Roles whose inside accessibility does not describe: pixels there are left to vision.
+const CANVAS_ROLES: &[&str] = &[
+    "canvas",
+    "drawing area",
+    "document frame",
+    "table",
+    "tree table",
+    "layered pane",
+    "viewport",
+    "scroll pane",
+    "panel",
+    "filler",
+    "icon view",
+    "image",
+];
+
+/// True when an accessible node already describes the pixels of `area`: an interactive node
+/// (button, menu title, text field) containing most of it, or a leaf (label, icon) with about
+/// its box. Canvases, grids and plain containers do not count.
 fn covered_by_accessibility(node: &LayoutNode, area: &Rect) -> bool {
     node.children.iter().any(|c| {
         let Some(b) = c.bounds.filter(|_| c.is_on_screen()) else {
@@ -360,13 +377,17 @@ fn covered_by_accessibility(node: &LayoutNode, area: &Rect) -> bool {
         if b.intersection(area).is_none() {
             return false;
         }
-        let leafish = c.is_interactive() || c.children.is_empty() || !c.name.is_empty();
-        let matches = area.covered_by(&b) >= 0.6 || b.covered_by(area) >= 0.6;
-        (leafish
-            && matches
-            && c.source == NodeSource::Accessibility
-            && !GLOBAL_ROLES.contains(&c.role.as_str()))
-            || covered_by_accessibility(c, area)
+        let inside = area.covered_by(&b) >= 0.6;
+        let covers = c.source == NodeSource::Accessibility
+            && !CANVAS_ROLES.contains(&c.role.as_str())
+            && if c.is_interactive() {
+                inside
+            } else if c.children.is_empty() {
+                inside && (b.covered_by(area) >= 0.5 || !c.name.is_empty())
+            } else {
+                false
+            };
+        covers || covered_by_accessibility(c, area)
     })
 }
 
@@ -473,6 +494,13 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
     node.name = text.to_string();
     node.bounds = Some(line.bounds);
     node.states = vec![NodeState::Showing, NodeState::Visible];
+    // Unnamed pixel blobs of this line's words are the line itself: the label replaces them.
+    owner.children.retain(|c| {
+        !(c.source == NodeSource::Segmentation
+            && c.name.is_empty()
+            && c.children.is_empty()
+            && c.bounds.is_some_and(|b| b.covered_by(&line.bounds) >= 0.7))
+    });
     owner.children.push(node);
 }
 

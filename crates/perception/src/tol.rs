@@ -264,7 +264,8 @@ pub fn read_at(tree: &LayoutTree, point: Point) -> Reading {
         Some(g) => sentence.push_str(&format!(" in the {} of {win}", quoted(g))),
         None => sentence.push_str(&format!(" in {win}")),
     }
-    if let (Some(n), Some(lb)) = (neighbour(tree, path.global.as_ref(), local), local.bounds) {
+    let scope = path.global.as_ref().or(path.window.as_ref());
+    if let (Some(n), Some(lb)) = (neighbour(tree, scope, local), local.bounds) {
         if let Some(nb) = n.bounds {
             sentence.push_str(&format!(", {} {:?}", relation(&lb, &nb), n.name));
         }

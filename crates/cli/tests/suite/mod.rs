@@ -2,6 +2,7 @@ mod actions;
 mod bad_input;
 mod demo;
 mod galculator;
+mod look;
 mod mousepad;
 mod policy;
 
