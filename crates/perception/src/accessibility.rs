@@ -7,10 +7,18 @@
 //! caller's thread.
 //!
 //! A tree read walks the application level by level: every node of one level is read
-//! concurrently (role, name, state, interfaces and children in one round, then extents and text),
-//! so the cost is a few D-Bus round trips per level rather than per node. Children of nodes that
-//! are not showing (closed menus carry hundreds of hidden items) are not read, except below the
-//! top-level windows themselves.
+//! concurrently (role, name and description, state, interfaces and children in one round, then
+//! only what its interfaces offer: extents, text, action names, value), so the cost is a few
+//! D-Bus round trips per level rather than per node. Children of nodes that are neither showing
+//! nor placed (closed menus carry hundreds of hidden items) are not read, except below the
+//! top-level windows themselves. Applications that report window-relative extents (GTK4) are
+//! moved onto the desktop with the X window list (see `window_relative`).
+//!
+//! Errors a caller acts on: [`PortErrorKind::Unavailable`](deskhand_core::error::PortErrorKind)
+//! from [`AtspiReader::connect`] or any read means there is no accessibility (no session bus,
+//! no AT-SPI bus, or its registry stopped answering): perceive by vision alone and say so.
+//! `NotFound` means the bus works but the application asked for is not on it; `Timeout` that
+//! the read hit its deadline (the query's limits are kept).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,16 +26,24 @@ use std::sync::mpsc as std_mpsc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use atspi::proxy::accessible::{AccessibleProxy, ObjectRefExt};
+use atspi::proxy::action::ActionProxy;
 use atspi::proxy::component::ComponentProxy;
 use atspi::proxy::text::TextProxy;
 use atspi::zbus;
+use atspi::zbus::zvariant::OwnedValue;
 use atspi::{AccessibilityConnection, CoordType, Interface, ObjectRefOwned, Role, State, StateSet};
 use deskhand_core::error::PortError;
 use deskhand_core::geometry::Rect;
 use deskhand_core::layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};
 use deskhand_core::ports::{Accessibility, AppSummary, TreeQuery, TreeScope};
 use tokio::sync::mpsc as tokio_mpsc;
+
+mod window_relative;
+
+use window_relative::XWindows;
 
 /// Longest wait for the connection to the accessibility bus.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,6 +53,8 @@ const APPS_TIMEOUT: Duration = Duration::from_secs(3);
 const REPLY_GRACE: Duration = Duration::from_millis(100);
 /// Text content longer than this many characters is cut.
 const MAX_TEXT_CHARS: i32 = 2_000;
+/// At most this many action names are read per node.
+const MAX_ACTIONS: i32 = 16;
 
 const HOW_TO_FIX: &str = "start a session D-Bus and the AT-SPI bus (DBUS_SESSION_BUS_ADDRESS must \
 point at the session bus, and the reader must run as the same user as the applications); under \
@@ -204,6 +222,7 @@ fn worker(
         if ready.send(Ok(())).is_err() {
             return;
         }
+        let mut x_windows = XWindows::default();
         while let Some(request) = requests.recv().await {
             match request {
                 Request::Apps { deadline, reply } => {
@@ -221,7 +240,8 @@ fn worker(
                     reply,
                 } => {
                     let what = format!("reading the accessibility tree ({:?})", query.scope);
-                    let result = within(deadline, &what, read_tree(&conn, &query)).await;
+                    let result =
+                        within(deadline, &what, read_tree(&conn, &query, &mut x_windows)).await;
                     let _ = reply.send(result);
                 }
             }
@@ -290,12 +310,15 @@ where
         .await
 }
 
+/// The registry or the bus itself failed: there is no accessibility to read from now.
 fn bus_error(e: impl std::fmt::Display) -> PortError {
-    PortError::failed(format!("accessibility bus error: {e}"))
+    PortError::unavailable(format!(
+        "the accessibility bus or its registry does not answer ({e}): {HOW_TO_FIX}"
+    ))
 }
 
 /// A top-level window as listed by its application.
-struct WindowInfo {
+struct AppWindow {
     object: ObjectRefOwned,
     name: String,
     states: StateSet,
@@ -306,7 +329,7 @@ struct AppInfo {
     /// Its unique name on the accessibility bus.
     bus_name: String,
     name: String,
-    windows: Vec<WindowInfo>,
+    windows: Vec<AppWindow>,
 }
 
 impl AppInfo {
@@ -361,7 +384,7 @@ async fn app_info(conn: &zbus::Connection, app: &ObjectRefOwned) -> Option<AppIn
     })
 }
 
-async fn window_info(conn: &zbus::Connection, object: &ObjectRefOwned) -> Option<WindowInfo> {
+async fn window_info(conn: &zbus::Connection, object: &ObjectRefOwned) -> Option<AppWindow> {
     let accessible = object.as_accessible_proxy(conn).await.ok()?;
     let (role, name, states) = tokio::join!(
         accessible.get_role(),
@@ -371,7 +394,7 @@ async fn window_info(conn: &zbus::Connection, object: &ObjectRefOwned) -> Option
     if !WINDOW_ROLES.contains(&role.ok()?) {
         return None;
     }
-    Some(WindowInfo {
+    Some(AppWindow {
         object: object.clone(),
         name: trimmed(name.unwrap_or_default()),
         states: states.unwrap_or_else(|_| StateSet::empty()),
@@ -453,6 +476,8 @@ fn select_apps(apps: Vec<AppInfo>, scope: &TreeScope) -> Result<Vec<AppInfo>, Po
 struct RawNode {
     role: String,
     name: String,
+    description: Option<String>,
+    actions: Vec<String>,
     text: Option<String>,
     bounds: Option<Rect>,
     states: Vec<NodeState>,
@@ -470,28 +495,35 @@ struct Pending {
     object: ObjectRefOwned,
     parent: Option<usize>,
     depth: usize,
+    /// Index of its application in the read.
+    app: usize,
 }
 
 async fn read_tree(
     conn: &AccessibilityConnection,
     query: &TreeQuery,
+    x_windows: &mut XWindows,
 ) -> Result<LayoutTree, PortError> {
     let apps = select_apps(list_apps(conn).await?, &query.scope)?;
+    let app_names: Vec<String> = apps.iter().map(|a| a.bus_name.clone()).collect();
     let bus = conn.connection();
     let mut arena: Vec<RawNode> = Vec::new();
-    let mut windows: Vec<usize> = Vec::new();
+    // (arena index, application index) of each top-level window.
+    let mut windows: Vec<(usize, usize)> = Vec::new();
     let mut level: Vec<Pending> = apps
         .into_iter()
-        .flat_map(|app| app.windows)
+        .enumerate()
+        .flat_map(|(app, info)| info.windows.into_iter().map(move |w| (app, w)))
         .take(if query.max_depth == 0 {
             0
         } else {
             query.max_nodes
         })
-        .map(|w| Pending {
+        .map(|(app, w)| Pending {
             object: w.object,
             parent: None,
             depth: 1,
+            app,
         })
         .collect();
     let mut reserved = level.len();
@@ -509,7 +541,7 @@ async fn read_tree(
             arena.push(fetched.node);
             match pending.parent.and_then(|p| arena.get_mut(p)) {
                 Some(parent) => parent.children.push(index),
-                None => windows.push(index),
+                None => windows.push((index, pending.app)),
             }
             for child in fetched.children {
                 if reserved >= query.max_nodes {
@@ -520,15 +552,17 @@ async fn read_tree(
                     object: child,
                     parent: Some(index),
                     depth: pending.depth + 1,
+                    app: pending.app,
                 });
             }
         }
         level = next;
     }
+    window_relative::fix_up(bus, &mut arena, &windows, &app_names, x_windows).await;
     let mut counter = 0usize;
     let children = windows
         .iter()
-        .filter_map(|&w| build(&mut arena, w, &mut counter))
+        .filter_map(|&(w, _)| build(&mut arena, w, &mut counter))
         .collect();
     Ok(LayoutTree {
         root: LayoutNode {
@@ -553,8 +587,8 @@ fn build(arena: &mut [RawNode], index: usize, counter: &mut usize) -> Option<Lay
         states: std::mem::take(&mut raw.states),
         source: NodeSource::Accessibility,
         also: Vec::new(),
-        description: None,
-        actions: Vec::new(),
+        description: raw.description.take(),
+        actions: std::mem::take(&mut raw.actions),
         children: Vec::new(),
     };
     node.children = child_indices
@@ -615,8 +649,67 @@ fn to_rect((x, y, w, h): (i32, i32, i32, i32)) -> Option<Rect> {
     Some(Rect::new(x, y, w as u32, h as u32))
 }
 
+/// All properties of one interface of an object, in one call.
+async fn properties(
+    conn: &zbus::Connection,
+    object: &ObjectRefOwned,
+    interface: &'static str,
+) -> Option<HashMap<String, OwnedValue>> {
+    let props: zbus::fdo::PropertiesProxy<'_> = proxy(conn, object).await.ok()?;
+    let interface = zbus::names::InterfaceName::from_static_str(interface).ok()?;
+    props.get_all(interface).await.ok()
+}
+
+fn string_prop(props: &HashMap<String, OwnedValue>, key: &str) -> Option<String> {
+    let value = props.get(key)?;
+    <&str>::try_from(&**value).ok().map(str::to_string)
+}
+
+fn float_prop(props: &HashMap<String, OwnedValue>, key: &str) -> Option<f64> {
+    f64::try_from(&**props.get(key)?).ok()
+}
+
+/// A Value interface's reading: its own text when it has one ("50%"), else the number
+/// ("42", "0.5").
+fn value_text(props: &HashMap<String, OwnedValue>) -> Option<String> {
+    if let Some(text) = string_prop(props, "Text").filter(|t| !t.trim().is_empty()) {
+        return Some(text.trim().to_string());
+    }
+    let value = float_prop(props, "CurrentValue")?;
+    if !value.is_finite() {
+        return None;
+    }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        Some(format!("{}", value as i64))
+    } else {
+        Some(format!("{value}"))
+    }
+}
+
+/// Name and description of a node: both from one `GetAll` on the Accessible interface, or
+/// from two calls when the application does not answer `GetAll`.
+async fn name_and_description(
+    conn: &zbus::Connection,
+    object: &ObjectRefOwned,
+    accessible: &AccessibleProxy<'_>,
+) -> (String, String) {
+    if let Some(props) = properties(conn, object, "org.a11y.atspi.Accessible").await {
+        return (
+            string_prop(&props, "Name").unwrap_or_default(),
+            string_prop(&props, "Description").unwrap_or_default(),
+        );
+    }
+    let (name, description) = tokio::join!(accessible.name(), accessible.description());
+    (name.unwrap_or_default(), description.unwrap_or_default())
+}
+
 /// Reads one node. `descend` asks for its children; `top_level` reads them even when the node
 /// is not showing. `None` when the object is gone.
+///
+/// Two rounds of concurrent calls: role, name and description, states, interfaces and
+/// children; then only what the node's interfaces offer: extents (Component), text (Text, for
+/// editable and text roles), action names (Action) and the value (Value, when there is no
+/// text).
 async fn fetch_node(
     conn: &zbus::Connection,
     object: &ObjectRefOwned,
@@ -624,9 +717,9 @@ async fn fetch_node(
     top_level: bool,
 ) -> Option<Fetched> {
     let accessible: AccessibleProxy<'_> = proxy(conn, object).await.ok()?;
-    let (role, name, states, interfaces, children) = tokio::join!(
+    let (role, (name, description), states, interfaces, children) = tokio::join!(
         accessible.get_role(),
-        accessible.name(),
+        name_and_description(conn, object, &accessible),
         accessible.get_state(),
         accessible.get_interfaces(),
         async {
@@ -647,7 +740,7 @@ async fn fetch_node(
     let want_text = has(Interface::Text)
         && role != Role::PasswordText
         && (states.contains(State::Editable) || TEXT_ROLES.contains(&role));
-    let (bounds, text) = tokio::join!(
+    let (bounds, text, actions, value) = tokio::join!(
         async {
             if !has(Interface::Component) {
                 return None;
@@ -665,9 +758,35 @@ async fn fetch_node(
                 return Some(String::new());
             }
             text.get_text(0, count.min(MAX_TEXT_CHARS)).await.ok()
+        },
+        async {
+            if !has(Interface::Action) {
+                return Vec::new();
+            }
+            let Ok(action) = proxy::<ActionProxy<'_>>(conn, object).await else {
+                return Vec::new();
+            };
+            // GetName gives the locale-independent names ("click"); GetActions only the
+            // translated ones.
+            let count = action.n_actions().await.unwrap_or(0).clamp(0, MAX_ACTIONS);
+            join_all((0..count).map(|i| action.get_name(i)))
+                .await
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|n| !n.is_empty())
+                .collect()
+        },
+        async {
+            if want_text || !has(Interface::Value) {
+                return None;
+            }
+            value_text(&properties(conn, object, "org.a11y.atspi.Value").await?)
         }
     );
-    let children = if descend && (top_level || states.contains(State::Showing)) {
+    // GTK3 leaves the items of closed menus visible but neither showing nor placed; GTK4
+    // does not mark containers showing, but places them.
+    let on_screen = states.contains(State::Showing) || bounds.is_some();
+    let children = if descend && (top_level || on_screen) {
         children
             .unwrap_or_default()
             .into_iter()
@@ -676,11 +795,14 @@ async fn fetch_node(
     } else {
         Vec::new()
     };
+    let description = trimmed(description);
     Some(Fetched {
         node: RawNode {
             role: role_name(role),
-            name: trimmed(name.unwrap_or_default()),
-            text,
+            name: trimmed(name),
+            description: (!description.is_empty()).then_some(description),
+            actions,
+            text: text.or(value),
             bounds,
             states: map_states(states),
             children: Vec::new(),

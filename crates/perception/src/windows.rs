@@ -133,9 +133,10 @@ impl WindowLister {
             .get(screen)
             .map(|s| s.root)
             .ok_or_else(|| PortError::failed("the X server reported no screen"))?;
-        let atoms = Atoms::new(&conn).map_err(lost)?.reply().map_err(|e| {
-            PortError::failed(format!("the X server refused to intern atoms: {e}"))
-        })?;
+        let atoms = Atoms::new(&conn)
+            .map_err(lost)?
+            .reply()
+            .map_err(|e| PortError::failed(format!("the X server refused to intern atoms: {e}")))?;
         Ok(WindowLister { conn, root, atoms })
     }
 
@@ -214,9 +215,8 @@ impl WindowLister {
     fn ask(&self, id: Window) -> Result<Asked<'_>, PortError> {
         let conn = &self.conn;
         let a = &self.atoms;
-        let prop = |p: u32, ty: u32, len: u32| {
-            conn.get_property(false, id, p, ty, 0, len).map_err(lost)
-        };
+        let prop =
+            |p: u32, ty: u32, len: u32| conn.get_property(false, id, p, ty, 0, len).map_err(lost);
         Ok(Asked {
             id,
             net_name: prop(a._NET_WM_NAME, a.UTF8_STRING, 1024)?,
@@ -227,7 +227,9 @@ impl WindowLister {
             frame: prop(a._NET_FRAME_EXTENTS, AtomEnum::CARDINAL.into(), 4)?,
             attributes: conn.get_window_attributes(id).map_err(lost)?,
             geometry: conn.get_geometry(id).map_err(lost)?,
-            origin: conn.translate_coordinates(id, self.root, 0, 0).map_err(lost)?,
+            origin: conn
+                .translate_coordinates(id, self.root, 0, 0)
+                .map_err(lost)?,
         })
     }
 
@@ -301,8 +303,10 @@ impl WindowLister {
 
     fn monitors_request(
         &self,
-    ) -> Result<Option<Cookie<'_, RustConnection, x11rb::protocol::randr::GetMonitorsReply>>, PortError>
-    {
+    ) -> Result<
+        Option<Cookie<'_, RustConnection, x11rb::protocol::randr::GetMonitorsReply>>,
+        PortError,
+    > {
         let has_randr = self
             .conn
             .extension_information(x11rb::protocol::randr::X11_EXTENSION_NAME)

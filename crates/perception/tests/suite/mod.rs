@@ -1,6 +1,7 @@
 mod accessibility;
 mod capture;
 mod windows;
+mod accessibility_extras;
 mod render;
 mod perceiver;
 mod diff;

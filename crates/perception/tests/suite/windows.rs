@@ -9,7 +9,11 @@ use deskhand_perception::{WindowInfo, WindowLister, XcapScreen};
 use deskhand_xsession::{AppHandle, VirtualDesktop};
 
 /// Polls the window list until `ready` holds; panics with the last list otherwise.
-fn wait_list(lister: &WindowLister, what: &str, ready: impl Fn(&[WindowInfo]) -> bool) -> Vec<WindowInfo> {
+fn wait_list(
+    lister: &WindowLister,
+    what: &str,
+    ready: impl Fn(&[WindowInfo]) -> bool,
+) -> Vec<WindowInfo> {
     let started = Instant::now();
     let mut last = Vec::new();
     while started.elapsed() < Duration::from_secs(15) {
@@ -24,7 +28,12 @@ fn wait_list(lister: &WindowLister, what: &str, ready: impl Fn(&[WindowInfo]) ->
 
 fn by_pid(windows: &[WindowInfo], app: &AppHandle) -> WindowInfo {
     let found: Vec<_> = windows.iter().filter(|w| w.pid == Some(app.pid)).collect();
-    assert_eq!(found.len(), 1, "one window of pid {}: {windows:#?}", app.pid);
+    assert_eq!(
+        found.len(),
+        1,
+        "one window of pid {}: {windows:#?}",
+        app.pid
+    );
     found[0].clone()
 }
 
@@ -77,17 +86,24 @@ fn mousepad_and_xterm_are_listed_with_titles_apps_pids_bounds_and_focus() {
 
     let lister = WindowLister::connect().unwrap();
     let windows = wait_list(&lister, "both windows listed", |ws| {
-        ws.iter().any(|w| w.pid == Some(mousepad.pid)) && ws.iter().any(|w| w.pid == Some(xterm.pid))
+        ws.iter().any(|w| w.pid == Some(mousepad.pid))
+            && ws.iter().any(|w| w.pid == Some(xterm.pid))
     });
     let m = by_pid(&windows, &mousepad);
     let x = by_pid(&windows, &xterm);
     assert!(m.title.ends_with("- Mousepad"), "{m:?}");
-    assert_eq!((m.app.as_str(), m.instance.as_str()), ("Mousepad", "mousepad"));
+    assert_eq!(
+        (m.app.as_str(), m.instance.as_str()),
+        ("Mousepad", "mousepad")
+    );
     assert_eq!(x.title, "listed xterm");
     assert_eq!((x.app.as_str(), x.instance.as_str()), ("XTerm", "xterm"));
     // The titles are the ones the window manager shows.
     let wm_titles: Vec<String> = d.windows().unwrap().into_iter().map(|(_, t)| t).collect();
-    assert!(wm_titles.contains(&m.title) && wm_titles.contains(&x.title), "{wm_titles:?}");
+    assert!(
+        wm_titles.contains(&m.title) && wm_titles.contains(&x.title),
+        "{wm_titles:?}"
+    );
 
     // Bounds: the client area is what xwininfo says; the outer bounds add the frame the
     // window manager drew (openbox: a title bar on top).
