@@ -13,7 +13,7 @@
 //! [`ActionError::NotFound`] (with near misses): grounding never guesses.
 
 use crate::error::ActionError;
-use crate::layout::{LayoutNode, LayoutTree, NodeState};
+use crate::layout::{LayoutNode, LayoutTree, NodeSource, NodeState};
 
 /// A parsed description.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -75,6 +75,14 @@ const KINDS: &[(&str, &[&str])] = &[
     ("checkbox", &["check box", "check menu item"]),
     ("radio button", &["radio button", "radio menu item"]),
     ("combo box", &["combo box"]),
+    ("drop-down list", &["combo box"]),
+    ("spin box", &["spin button"]),
+    ("push button", &["push button", "button"]),
+    ("toggle button", &["toggle button"]),
+    ("list item", &["list item"]),
+    ("tree item", &["tree item"]),
+    ("table cell", &["table cell"]),
+    ("page tab", &["page tab"]),
     ("drop down", &["combo box"]),
     ("dropdown", &["combo box"]),
     ("scroll bar", &["scroll bar"]),
@@ -364,11 +372,12 @@ fn name_rank(node: &LayoutNode, name: &str) -> Option<u8> {
     padded.contains(&format!(" {n} ")).then_some(4)
 }
 
-fn kind_roles(kind: &str) -> &'static [&'static str] {
-    KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map_or(&[], |(_, roles)| roles)
+/// The roles a kind word stands for; a word that is no kind is taken as a role name.
+fn kind_matches(kind: &str, role: &str) -> bool {
+    match KINDS.iter().find(|(k, _)| *k == kind) {
+        Some((_, roles)) => roles.contains(&role),
+        None => kind.eq_ignore_ascii_case(role),
+    }
 }
 
 /// Candidates in reading order (depth-first), with their match rank (lower is better).
@@ -376,17 +385,34 @@ fn candidates<'t>(
     tree: &'t LayoutTree,
     d: &Description,
 ) -> Result<Vec<(u8, &'t LayoutNode)>, ActionError> {
-    let roles = d.kind.as_deref().map(kind_roles);
-    let mut out: Vec<(u8, &LayoutNode)> = tree
-        .walk()
+    let mut out = matching(tree, d, true);
+    // Vision cannot tell a button from a label: when nothing of the kind is named so, a
+    // node found by OCR or segmentation with that name will do.
+    if out.is_empty() && d.kind.is_some() && d.name.is_some() {
+        out = matching(tree, d, false)
+            .into_iter()
+            .filter(|(_, n)| n.source != NodeSource::Accessibility)
+            .collect();
+    }
+    if let Some((relation, anchor)) = &d.relation {
+        let anchor = ground_description(tree, anchor)?;
+        out = relate(out, anchor, *relation);
+    }
+    Ok(out)
+}
+
+/// Nodes matching the description's name and (when `by_kind`) kind, in reading order.
+fn matching<'t>(tree: &'t LayoutTree, d: &Description, by_kind: bool) -> Vec<(u8, &'t LayoutNode)> {
+    let kind = d.kind.as_deref().filter(|_| by_kind);
+    tree.walk()
         .into_iter()
         .map(|(_, n)| n)
         .filter(|n| n.is_on_screen() && n.role != "screen")
-        .filter(|n| roles.is_none_or(|r| r.contains(&n.role.as_str())))
+        .filter(|n| kind.is_none_or(|k| kind_matches(k, &n.role)))
         .filter(|n| {
             // "field" means something that takes text.
             !matches!(
-                d.kind.as_deref(),
+                kind,
                 Some("field" | "text field" | "text box" | "textbox" | "input" | "entry")
             ) || n.has(NodeState::Editable)
                 || n.role == "entry"
@@ -400,12 +426,7 @@ fn candidates<'t>(
             // Interactive nodes beat others at the same rank.
             Some((rank * 2 + u8::from(!n.is_interactive()), n))
         })
-        .collect();
-    if let Some((relation, anchor)) = &d.relation {
-        let anchor = ground_parsed(tree, anchor)?;
-        out = relate(out, anchor, *relation);
-    }
-    Ok(out)
+        .collect()
 }
 
 /// Keeps candidates in the relation to the anchor, nearest first for spatial relations.
@@ -473,7 +494,12 @@ fn describe_query(d: &Description) -> String {
     parts.join(" ")
 }
 
-fn ground_parsed<'t>(tree: &'t LayoutTree, d: &Description) -> Result<&'t LayoutNode, ActionError> {
+/// Finds the node a parsed description means (for callers that build the description
+/// themselves, e.g. from a name with quotes in it).
+pub fn ground_description<'t>(
+    tree: &'t LayoutTree,
+    d: &Description,
+) -> Result<&'t LayoutNode, ActionError> {
     let cands = candidates(tree, d)?;
     let query = describe_query(d);
     let Some(best) = cands.iter().map(|(r, _)| *r).min() else {
@@ -510,12 +536,12 @@ fn ground_parsed<'t>(tree: &'t LayoutTree, d: &Description) -> Result<&'t Layout
 /// Finds the node a description means. Absence and ambiguity are errors, never guesses.
 pub fn ground<'t>(tree: &'t LayoutTree, description: &str) -> Result<&'t LayoutNode, ActionError> {
     let d = Description::parse(description)?;
-    match ground_parsed(tree, &d) {
+    match ground_description(tree, &d) {
         Ok(node) => Ok(node),
         Err(first) if d.relation.is_some() => {
             // "the Sign in button": try the words as one name before giving up.
             match Description::parse_with(description, false) {
-                Ok(whole) => ground_parsed(tree, &whole).map_err(|_| first),
+                Ok(whole) => ground_description(tree, &whole).map_err(|_| first),
                 Err(_) => Err(first),
             }
         }
@@ -527,7 +553,6 @@ pub fn ground<'t>(tree: &'t LayoutTree, description: &str) -> Result<&'t LayoutN
 mod tests {
     use super::*;
     use crate::geometry::Rect;
-    use crate::layout::NodeSource;
 
     fn n(id: &str, role: &str, name: &str, b: Rect, children: Vec<LayoutNode>) -> LayoutNode {
         let mut node = LayoutNode::new(id, role, NodeSource::Accessibility);
@@ -671,6 +696,24 @@ mod tests {
         assert_eq!(ground(&t, "the button right of Open").unwrap().id.0, "b2");
         assert_eq!(ground(&t, "the Open button").unwrap().id.0, "b1");
         assert_eq!(ground(&t, "Edit menu").unwrap().id.0, "m2");
+    }
+
+    #[test]
+    fn vision_nodes_match_by_name_when_no_node_of_the_kind_does() {
+        let mut t = tree();
+        let mut label = n("o1", "label", "Print", Rect::new(400, 20, 40, 20), vec![]);
+        label.source = NodeSource::Ocr;
+        t.root.children[0].children.push(label);
+        assert_eq!(ground(&t, "the Print button").unwrap().id.0, "o1");
+        let d = Description {
+            name: Some("Don't Save".into()),
+            kind: Some("spin box".into()),
+            ..Description::default()
+        };
+        assert!(matches!(
+            ground_description(&t, &d),
+            Err(ActionError::NotFound(_))
+        ));
     }
 
     #[test]
