@@ -260,6 +260,18 @@ fn build_windows(input: &FusionInput<'_>) -> Vec<WindowSlot> {
         })
         .collect();
     let Some(tree) = input.accessibility else {
+        if slots.is_empty() && !input.screen.is_empty() {
+            // No window manager and no accessibility: the screen is the one window, so what
+            // vision finds still has a home.
+            let mut node = LayoutNode::new("w", "window", NodeSource::Display);
+            node.name = "screen".into();
+            node.bounds = Some(input.screen);
+            node.states = vec![NodeState::Showing, NodeState::Visible];
+            slots.push(WindowSlot {
+                node,
+                has_accessibility: false,
+            });
+        }
         return slots;
     };
     let mut popups = Vec::new();

@@ -172,7 +172,7 @@ fn empty_and_tiny_frames_do_not_panic() {
     tiny.rgba = vec![0, 0, 0, 255];
     let mut perceiver = Perceiver::new(no_ocr(), None);
     let p = perceiver.perceive_frames(std::slice::from_ref(&tiny), &[], None);
-    assert!(p.tree.root.children.is_empty());
+    assert!(p.tree.root.children.iter().all(|w| w.children.is_empty()));
     let p = perceiver.perceive_frames(&[], &[], None);
     assert!(p.tree.root.children.is_empty());
 }
