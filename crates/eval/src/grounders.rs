@@ -74,6 +74,18 @@ pub const REGISTRY: &[(&str, Constructor)] = &[
     ("random", |_| Ok(Box::new(Random))),
     ("ocr-only", |c| Ok(Box::new(OcrOnly::new(&c.models)?))),
     ("a11y-centre", |_| Ok(Box::new(AccessibilityCentre))),
+    ("tol-vision", |c| {
+        Ok(Box::new(crate::tol::TreeOfLens::new(
+            &c.models,
+            Mode::Vision,
+        )?))
+    }),
+    ("tol-fused", |c| {
+        Ok(Box::new(crate::tol::TreeOfLens::new(
+            &c.models,
+            Mode::Fused,
+        )?))
+    }),
 ];
 
 /// The registered names.
