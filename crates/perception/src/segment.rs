@@ -366,7 +366,13 @@ fn segment_areas(
     out
 }
 
-fn segment_region(frame: &Frame, region: R, map: &Mapping, o: &SegmentOptions, out: &mut Segmentation) {
+fn segment_region(
+    frame: &Frame,
+    region: R,
+    map: &Mapping,
+    o: &SegmentOptions,
+    out: &mut Segmentation,
+) {
     if region.w < o.min_panel || region.h < o.min_panel {
         return;
     }
@@ -672,9 +678,9 @@ fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
     // Bounding boxes per component.
     let mut boxes: Vec<Option<R>> = vec![None; runs.len()];
     for y in 0..p.h as usize {
-        for i in row_start[y]..row_start[y + 1] {
-            let root = find(&mut parent, i as u32) as usize;
-            let (x0, x1) = runs[i];
+        let first = row_start[y];
+        for (k, &(x0, x1)) in runs[first..row_start[y + 1]].iter().enumerate() {
+            let root = find(&mut parent, (first + k) as u32) as usize;
             let b = R {
                 x: x0,
                 y: y as u32,
@@ -843,7 +849,10 @@ mod tests {
             &SegmentOptions::default(),
         );
         assert_eq!(part.controls().count(), 1);
-        assert_eq!(part, segment_in(&f, &[], &[Rect::new(110, 40, 100, 40)], &Default::default()));
+        assert_eq!(
+            part,
+            segment_in(&f, &[], &[Rect::new(110, 40, 100, 40)], &Default::default())
+        );
     }
 
     #[test]

@@ -26,13 +26,22 @@ fn typing_a_word_changes_small_rectangles_on_the_caret_line() {
             .find(|n| n.role == "text" && n.has(NodeState::Editable))
             .cloned()
     };
-    let area = text(&s.reader.tree(&query).unwrap()).unwrap().bounds.unwrap();
+    let area = text(&s.reader.tree(&query).unwrap())
+        .unwrap()
+        .bounds
+        .unwrap();
     // Focus the text area, then wait for its caret.
     let c = area.center();
     s.desktop
         .run(
             "xdotool",
-            &["mousemove", &(c.x as i32).to_string(), &(c.y as i32).to_string(), "click", "1"],
+            &[
+                "mousemove",
+                &(c.x as i32).to_string(),
+                &(c.y as i32).to_string(),
+                "click",
+                "1",
+            ],
         )
         .unwrap();
     wait_for_tree(&s.reader, "mousepad", Duration::from_secs(10), |t| {
@@ -67,7 +76,10 @@ fn typing_a_word_changes_small_rectangles_on_the_caret_line() {
         change.rects
     );
     assert!(!change.unchanged && !change.everything);
-    assert!(change.touches(&line), "the caret line {line:?} did not change");
+    assert!(
+        change.touches(&line),
+        "the caret line {line:?} did not change"
+    );
     // Small: the word, the caret, the title's '*' and the toolbar/state bits - far less than
     // a tenth of the screen.
     assert!(change.changed_area() * 10 < screen, "{:?}", change.rects);
@@ -95,7 +107,10 @@ fn an_idle_desktop_is_unchanged_and_a_resize_is_everything() {
     d.wait_window(Some(&app), "^idle$", Duration::from_secs(15))
         .unwrap();
     let mut differ = FrameDiff::new(DEFAULT_TILE);
-    assert!(differ.update(&capture()).everything, "the first frame is all new");
+    assert!(
+        differ.update(&capture()).everything,
+        "the first frame is all new"
+    );
     // Wait (bounded) for the window to finish painting: one unchanged step.
     let started = Instant::now();
     while !differ.update(&capture()).unchanged {
@@ -106,7 +121,10 @@ fn an_idle_desktop_is_unchanged_and_a_resize_is_everything() {
     }
     for _ in 0..3 {
         let c = differ.update(&capture());
-        assert!(c.unchanged && c.rects.is_empty() && c.changed_tiles == 0, "{c:?}");
+        assert!(
+            c.unchanged && c.rects.is_empty() && c.changed_tiles == 0,
+            "{c:?}"
+        );
     }
     // A frame of another size cannot be compared: everything changed.
     let frame = capture();

@@ -71,8 +71,19 @@ fn xterm_text_lines_are_found_as_controls_where_xterm_draws_them() {
     // client + (2 + 6 col, 2 + 13 row).
     let app = d
         .launch(&[
-            "xterm", "-T", "segterm", "-fn", "6x13", "-b", "2", "-geometry", "80x24+60+60",
-            "-e", "env", "PS1=$ ", "sh",
+            "xterm",
+            "-T",
+            "segterm",
+            "-fn",
+            "6x13",
+            "-b",
+            "2",
+            "-geometry",
+            "80x24+60+60",
+            "-e",
+            "env",
+            "PS1=$ ",
+            "sh",
         ])
         .unwrap();
     let id = d
@@ -108,7 +119,10 @@ fn xterm_text_lines_are_found_as_controls_where_xterm_draws_them() {
     let on_row0: Vec<Rect> = seg
         .controls()
         .map(|(_, s)| s.bounds)
-        .filter(|b| b.intersection(&row0).is_some_and(|i| i.area() * 2 > b.area()))
+        .filter(|b| {
+            b.intersection(&row0)
+                .is_some_and(|i| i.area() * 2 > b.area())
+        })
         .collect();
     let covered: u64 = on_row0
         .iter()
@@ -213,13 +227,20 @@ fn mousepad_panels_and_toolbar_buttons_match_accessibility() {
     check_structure(&seg, &window);
     let (m, t) = (best_panel(&seg, &menubar), best_panel(&seg, &text));
     println!("menu bar {menubar:?}: panel IoU {m:.2}; text area {text:?}: panel IoU {t:.2}");
-    assert!(m >= 0.8 && t >= 0.8, "panels: {:#?}", seg.panels().collect::<Vec<_>>());
+    assert!(
+        m >= 0.8 && t >= 0.8,
+        "panels: {:#?}",
+        seg.panels().collect::<Vec<_>>()
+    );
     for (name, b) in &buttons {
         let (score, best) = best_control(&seg, b);
         println!("toolbar {name:?} {b:?}: control {best:?} IoU {score:.2}");
     }
     let n = matched(&seg);
-    println!("mousepad toolbar buttons matched (IoU >= 0.5): {n}/{}", buttons.len());
+    println!(
+        "mousepad toolbar buttons matched (IoU >= 0.5): {n}/{}",
+        buttons.len()
+    );
     assert!(n * 10 >= buttons.len() * 9, "{n}/{}", buttons.len());
 }
 
@@ -236,9 +257,7 @@ fn galculator_buttons_are_found_as_controls() {
     let buttons: Vec<(String, Rect)> = tree
         .walk()
         .into_iter()
-        .filter(|(_, n)| {
-            (n.role == "toggle button" || n.role == "push button") && n.is_on_screen()
-        })
+        .filter(|(_, n)| (n.role == "toggle button" || n.role == "push button") && n.is_on_screen())
         .map(|(_, n)| (n.name.clone(), n.bounds.unwrap()))
         .collect();
     assert!(buttons.len() >= 20, "{buttons:?}");
@@ -286,7 +305,12 @@ fn empty_and_one_pixel_frames_give_an_empty_segmentation() {
         };
         assert!(segment(&frame, &[], &o).is_empty());
         assert!(segment(&frame, &[Rect::new(0, 0, 100, 100)], &o).is_empty());
-        assert!(deskhand_perception::segment::segment_in(&frame, &[], &[Rect::new(0, 0, 1, 1)], &o)
-            .is_empty());
+        assert!(deskhand_perception::segment::segment_in(
+            &frame,
+            &[],
+            &[Rect::new(0, 0, 1, 1)],
+            &o
+        )
+        .is_empty());
     }
 }
