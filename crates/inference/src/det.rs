@@ -137,6 +137,24 @@ impl TextDetector {
         Ok(boxes_from_map(&map, &input, &self.options))
     }
 
+    /// The raw text probability of every pixel of the (possibly scaled-down) image, row-major,
+    /// with its width and height: for inspecting what the detector sees.
+    pub fn probability_map(
+        &self,
+        image: &RgbImage,
+    ) -> Result<(u32, u32, Vec<f32>), InferenceError> {
+        let input = DetInput::new(image, self.options.max_side);
+        let map = self.run(&input)?;
+        let (w, h) = (input.scaled_w as usize, input.scaled_h as usize);
+        let data = map
+            .data
+            .chunks_exact(map.width)
+            .take(h)
+            .flat_map(|row| row[..w.min(row.len())].iter().copied())
+            .collect();
+        Ok((input.scaled_w, input.scaled_h, data))
+    }
+
     fn run(&self, input: &DetInput) -> Result<ProbMap, InferenceError> {
         let (tw, th) = (input.tensor_w as usize, input.tensor_h as usize);
         let tensor = Tensor::from_array(([1, 3, th, tw], input.data.clone().into_boxed_slice()))

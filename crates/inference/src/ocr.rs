@@ -49,6 +49,16 @@ pub struct OcrOptions {
     pub cache_capacity: usize,
     /// Lines read with a lower mean confidence are dropped (default 0.5, as PaddleOCR).
     pub min_confidence: f32,
+    /// A detected line is cut in two where its ink has a horizontal gap of at least this many
+    /// times the ink's height (default 1.0; 0 never cuts). The detector joins neighbouring
+    /// menu titles and buttons ("File Edit View") whose gaps are wider than a word space.
+    pub split_gap: f32,
+    /// Symbols at the ends of a line read with a probability below this are dropped
+    /// (default 0.6): they are mostly icons (arrows, chevrons) beside a label.
+    pub trim_uncertain_edges: f32,
+    /// Read Latin script, digits, punctuation and common symbols only (default false); see
+    /// [`RecognizerOptions::latin_only`].
+    pub latin_only: bool,
 }
 
 impl Default for OcrOptions {
@@ -61,6 +71,9 @@ impl Default for OcrOptions {
             area_padding: 12,
             cache_capacity: 4096,
             min_confidence: 0.5,
+            split_gap: 1.0,
+            trim_uncertain_edges: 0.6,
+            latin_only: false,
         }
     }
 }
@@ -121,6 +134,8 @@ impl OcrEngine {
             RecognizerOptions {
                 intra_threads: options.intra_threads,
                 batch_size: options.rec_batch.max(1),
+                trim_uncertain_edges: options.trim_uncertain_edges,
+                latin_only: options.latin_only,
                 ..RecognizerOptions::default()
             },
         )?;
@@ -133,6 +148,11 @@ impl OcrEngine {
             recognitions: AtomicU64::new(0),
             cache_hits: AtomicU64::new(0),
         })
+    }
+
+    /// The text detector (for inspecting its probability map).
+    pub fn detector(&self) -> &TextDetector {
+        &self.detector
     }
 
     /// The options it runs with.
@@ -183,15 +203,19 @@ impl OcrEngine {
             let image = crop_rgb(frame, &region);
             self.detections.fetch_add(1, Ordering::Relaxed);
             for b in self.detector.detect(&image)? {
-                boxes.push(PixelRect::new(
+                let line = PixelRect::new(
                     region.x + i64::from(b.x),
                     region.y + i64::from(b.y),
                     b.width,
                     b.height,
-                ));
+                );
+                boxes.extend(split_at_gaps(frame, &line, self.options.split_gap));
             }
         }
-        let crops: Vec<RgbImage> = boxes.iter().map(|b| crop_rgb(frame, b)).collect();
+        let crops: Vec<RgbImage> = with_line_height(&boxes, &full)
+            .iter()
+            .map(|b| crop_rgb(frame, b))
+            .collect();
         let read = self.recognize_cached(&crops)?;
         let mut lines: Vec<TextLine> = boxes
             .iter()
@@ -470,6 +494,118 @@ fn crop_rgb(frame: &Frame, r: &PixelRect) -> RgbImage {
         }
     }
     RgbImage::from_raw(w, h, rgb).unwrap_or_else(|| RgbImage::new(w, h))
+}
+
+/// Cuts a detected line where the ink (pixels that differ from the commonest colour of the
+/// box's border) leaves a column gap of at least `factor` times the ink height (and at least
+/// 6 pixels). The pieces keep the line's own margin, at most half the gap.
+fn split_at_gaps(frame: &Frame, b: &PixelRect, factor: f32) -> Vec<PixelRect> {
+    let (w, h) = (b.w.max(0) as usize, b.h.max(0) as usize);
+    if factor <= 0.0 || w < 8 || h < 3 {
+        return vec![*b];
+    }
+    let stride = frame.width as usize;
+    let luma = |x: usize, y: usize| -> u8 {
+        let i = ((b.y as usize + y) * stride + b.x as usize + x) * 4;
+        match frame.rgba.get(i..i + 3) {
+            Some(p) => {
+                ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000)
+                    as u8
+            }
+            None => 0,
+        }
+    };
+    let mut histogram = [0u32; 256];
+    for x in 0..w {
+        histogram[luma(x, 0) as usize] += 1;
+        histogram[luma(x, h - 1) as usize] += 1;
+    }
+    for y in 0..h {
+        histogram[luma(0, y) as usize] += 1;
+        histogram[luma(w - 1, y) as usize] += 1;
+    }
+    let background = (0..256).max_by_key(|&v| histogram[v]).unwrap_or(0) as i32;
+    let mut column_ink = vec![false; w];
+    let (mut top, mut bottom) = (usize::MAX, 0usize);
+    for y in 0..h {
+        for (x, ink) in column_ink.iter_mut().enumerate() {
+            if (i32::from(luma(x, y)) - background).abs() > 40 {
+                *ink = true;
+                top = top.min(y);
+                bottom = bottom.max(y);
+            }
+        }
+    }
+    let (Some(first), Some(last)) = (
+        column_ink.iter().position(|&i| i),
+        column_ink.iter().rposition(|&i| i),
+    ) else {
+        return vec![*b];
+    };
+    let min_gap = ((bottom + 1 - top.min(bottom)) as f32 * factor).max(6.0);
+    let mut pieces = Vec::new();
+    let mut start = first;
+    let mut x = first;
+    let mut smallest_gap = usize::MAX;
+    while x <= last {
+        if column_ink[x] {
+            x += 1;
+            continue;
+        }
+        let gap_start = x;
+        while x <= last && !column_ink[x] {
+            x += 1;
+        }
+        let gap = x - gap_start;
+        if gap as f32 >= min_gap {
+            pieces.push((start, gap_start - 1));
+            smallest_gap = smallest_gap.min(gap);
+            start = x;
+        }
+    }
+    if pieces.is_empty() {
+        return vec![*b];
+    }
+    pieces.push((start, last));
+    let margin = first.min(w - 1 - last).min(smallest_gap / 2) as i64;
+    pieces
+        .into_iter()
+        .map(|(a, z)| PixelRect {
+            x: b.x + a as i64 - margin,
+            y: b.y,
+            w: (z - a + 1) as i64 + 2 * margin,
+            h: b.h,
+        })
+        .collect()
+}
+
+/// The boxes to crop for recognition: a box under 3/4 of the median box height is grown
+/// vertically about its centre towards the median (at most to 1.6 times its own), so a lone symbol
+/// without ascenders ("=", "-") keeps its size relative to the line instead of filling the
+/// recogniser's input ("=" then reads as "二").
+fn with_line_height(boxes: &[PixelRect], frame: &PixelRect) -> Vec<PixelRect> {
+    let mut heights: Vec<i64> = boxes.iter().map(|b| b.h).collect();
+    heights.sort_unstable();
+    let Some(&median) = heights.get(heights.len() / 2) else {
+        return Vec::new();
+    };
+    boxes
+        .iter()
+        .map(|b| {
+            let target = median.min(b.h * 8 / 5);
+            if b.h * 4 >= median * 3 {
+                return *b;
+            }
+            let grow = target - b.h;
+            PixelRect {
+                y: b.y - grow / 2,
+                h: target,
+                ..*b
+            }
+            .clip(frame)
+            .unwrap_or(*b)
+        })
+        .collect()
 }
 
 /// The cache key of a crop: its size and pixels.

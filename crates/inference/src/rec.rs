@@ -22,7 +22,7 @@ const INPUT_HEIGHT: u32 = 48;
 const STRIDE: u32 = 8;
 
 /// How the recogniser runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RecognizerOptions {
     /// Threads ONNX Runtime may use inside one call (default 1).
     pub intra_threads: usize,
@@ -35,6 +35,15 @@ pub struct RecognizerOptions {
     pub min_width: u32,
     /// Lines wider than this (after scaling to height 48) are squeezed (default 3200).
     pub max_width: u32,
+    /// Characters at either end of a line read with a probability below this are dropped
+    /// while a letter or digit remains (default 0: keep all). Icons beside a label (a menu's
+    /// arrow, a drop-down chevron) come out as such uncertain characters.
+    pub trim_uncertain_edges: f32,
+    /// Decode to Latin script, digits, punctuation and common symbols only (default false:
+    /// the whole dictionary, CJK included). For a desktop in a Latin-script language this
+    /// stops lone symbols from reading as look-alike CJK characters ("=" as "二"), as
+    /// PaddleOCR's per-language dictionaries do.
+    pub latin_only: bool,
 }
 
 impl Default for RecognizerOptions {
@@ -44,6 +53,8 @@ impl Default for RecognizerOptions {
             batch_size: 1,
             min_width: 320,
             max_width: 3200,
+            trim_uncertain_edges: 0.0,
+            latin_only: false,
         }
     }
 }
@@ -53,6 +64,8 @@ pub struct TextRecognizer {
     session: Mutex<Session>,
     /// Index 0 is the CTC blank, the last index is a space.
     charset: Vec<String>,
+    /// Classes decoding may choose (all, or the Latin subset).
+    allowed: Option<Vec<bool>>,
     options: RecognizerOptions,
 }
 
@@ -110,9 +123,13 @@ impl TextRecognizer {
                 charset.len()
             )));
         }
+        let allowed = options
+            .latin_only
+            .then(|| charset.iter().map(|c| c.chars().all(is_latin)).collect());
         Ok(Self {
             session: Mutex::new(session),
             charset,
+            allowed,
             options,
         })
     }
@@ -207,15 +224,47 @@ impl TextRecognizer {
         }
         Ok(probs
             .chunks_exact(steps * classes)
-            .map(|p| {
-                let (indices, conf) = ctc_greedy_decode(p, classes);
-                let text = indices
-                    .iter()
-                    .filter_map(|&i| self.charset.get(i))
-                    .map(String::as_str);
-                (text.collect::<String>(), conf)
-            })
+            .map(|p| self.decode(p, classes))
             .collect())
+    }
+
+    /// CTC decoding of one line, uncertain symbols at the ends trimmed as the options say.
+    fn decode(&self, probs: &[f32], classes: usize) -> (String, f32) {
+        let mut chars: Vec<(&str, f32)> = decode_masked(probs, classes, self.allowed.as_deref())
+            .into_iter()
+            .filter_map(|(i, p)| self.charset.get(i).map(|c| (c.as_str(), p)))
+            .collect();
+        let limit = self.options.trim_uncertain_edges;
+        let uncertain = |c: &(&str, f32)| c.1 < limit;
+        let has_word = |chars: &[(&str, f32)]| {
+            chars
+                .iter()
+                .filter(|c| c.0.chars().any(char::is_alphanumeric))
+                .count()
+                >= 1
+        };
+        // Only where a label remains: a lone uncertain symbol may be the text itself.
+        while chars.len() > 1
+            && chars.last().is_some_and(uncertain)
+            && has_word(&chars[..chars.len() - 1])
+        {
+            chars.pop();
+        }
+        while chars.len() > 1 && chars.first().is_some_and(uncertain) && has_word(&chars[1..]) {
+            chars.remove(0);
+        }
+        // Spaces left at an end after trimming are not text.
+        while chars.last().is_some_and(|c| c.0.trim().is_empty()) {
+            chars.pop();
+        }
+        let lead = chars.iter().take_while(|c| c.0.trim().is_empty()).count();
+        chars.drain(..lead);
+        let conf = if chars.is_empty() {
+            0.0
+        } else {
+            chars.iter().map(|c| c.1).sum::<f32>() / chars.len() as f32
+        };
+        (chars.iter().map(|c| c.0).collect(), conf)
     }
 }
 
@@ -223,30 +272,49 @@ impl TextRecognizer {
 /// step, repeats collapsed, blanks (class 0) dropped. Returns the kept class indices and the
 /// mean probability of the kept steps (0 when nothing is kept).
 pub fn ctc_greedy_decode(probs: &[f32], classes: usize) -> (Vec<usize>, f32) {
-    let mut kept = Vec::new();
-    let mut sum = 0f32;
-    let mut previous = 0usize;
-    for row in probs.chunks_exact(classes.max(1)) {
-        let (best, p) =
-            row.iter()
-                .copied()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |acc, (i, v)| if v > acc.1 { (i, v) } else { acc },
-                );
-        if best != 0 && best != previous {
-            kept.push(best);
-            sum += p;
-        }
-        previous = best;
-    }
+    let kept = ctc_greedy_decode_chars(probs, classes);
     let conf = if kept.is_empty() {
         0.0
     } else {
-        sum / kept.len() as f32
+        kept.iter().map(|k| k.1).sum::<f32>() / kept.len() as f32
     };
-    (kept, conf)
+    (kept.into_iter().map(|k| k.0).collect(), conf)
+}
+
+/// Greedy CTC decoding like [`ctc_greedy_decode`], with the probability of each kept class.
+pub fn ctc_greedy_decode_chars(probs: &[f32], classes: usize) -> Vec<(usize, f32)> {
+    decode_masked(probs, classes, None)
+}
+
+/// Latin script (with extensions), digits, punctuation and common symbols: what an English
+/// or European desktop shows.
+fn is_latin(c: char) -> bool {
+    let u = u32::from(c);
+    u < 0x250 || (0x2000..=0x22FF).contains(&u) || (0x2500..=0x25FF).contains(&u)
+}
+
+/// Greedy CTC decoding over the classes `allowed` permits (all when `None`; the blank
+/// always).
+fn decode_masked(probs: &[f32], classes: usize, allowed: Option<&[bool]>) -> Vec<(usize, f32)> {
+    let ok = |i: usize| i == 0 || allowed.is_none_or(|a| a.get(i).copied().unwrap_or(false));
+    let mut kept = Vec::new();
+    let mut previous = 0usize;
+    for row in probs.chunks_exact(classes.max(1)) {
+        let (best, p) = row
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, _)| ok(i))
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |acc, (i, v)| if v > acc.1 { (i, v) } else { acc },
+            );
+        if best != 0 && best != previous {
+            kept.push((best, p));
+        }
+        previous = best;
+    }
+    kept
 }
 
 fn rgb_from_rgba(width: u32, height: u32, rgba: &[u8]) -> Result<RgbImage, InferenceError> {

@@ -1,3 +1,4 @@
+mod ocr;
 mod rec;
 mod runtime;
 
