@@ -73,40 +73,24 @@ fn accessibility_and_ocr(c: &mut Criterion) {
     group.finish();
 }
 
-/// The committed 1920x1080 fixture (mousepad, galculator, xterm) and its AT-SPI tree.
-fn desktop_fixture() -> (deskhand_core::Frame, deskhand_core::LayoutTree) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let image = image::open(dir.join("desktop_3apps.png"))
-        .expect("benches/fixtures/desktop_3apps.png")
-        .to_rgba8();
-    let tree = serde_json::from_slice(&std::fs::read(dir.join("desktop_3apps.json")).unwrap())
-        .expect("benches/fixtures/desktop_3apps.json is a LayoutTree");
-    let (width, height) = image.dimensions();
-    let monitor = deskhand_core::Monitor {
-        index: 0,
-        name: "fixture".into(),
-        bounds: deskhand_core::Rect::new(0, 0, width, height),
-        scale: 1.0,
-        primary: false,
-    };
-    let frame = deskhand_core::Frame {
-        monitor,
-        width,
-        height,
-        rgba: image.into_raw(),
-    };
-    (frame, tree)
-}
-
 fn render(c: &mut Criterion) {
     use deskhand_perception::render::{
         compact_text, lens_global, lens_local, set_of_marks, MarkOptions,
     };
-    let (frame, tree) = desktop_fixture();
+    let deskhand_testkit::Fixture { frame, tree, .. } =
+        deskhand_testkit::fixture("desktop_3apps").unwrap();
     let mut group = c.benchmark_group("render");
     let opts = MarkOptions::default();
     group.bench_function("set_of_marks_1080p", |b| {
         b.iter(|| set_of_marks(&frame, &tree, &opts).unwrap())
+    });
+    // Without the occlusion check (core::visible per node), to see what it costs.
+    let unchecked = MarkOptions {
+        only_visible: false,
+        ..MarkOptions::default()
+    };
+    group.bench_function("set_of_marks_1080p_no_occlusion_check", |b| {
+        b.iter(|| set_of_marks(&frame, &tree, &unchecked).unwrap())
     });
     let small = MarkOptions {
         max_side: Some(1280),
