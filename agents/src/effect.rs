@@ -94,14 +94,16 @@ pub fn target_window(
     }
 }
 
-/// Reads the focused app's tree and takes a snapshot of its focus; `None` when it cannot.
-pub fn read_focus(accessibility: &dyn Accessibility, limits: &TreeQuery) -> Option<FocusSnapshot> {
+/// Reads the focused app's tree; `None` when it cannot.
+pub fn focused_tree(accessibility: &dyn Accessibility, limits: &TreeQuery) -> Option<LayoutTree> {
     let mut query = limits.clone();
     query.scope = TreeScope::FocusedApp;
-    accessibility
-        .tree(&query)
-        .ok()
-        .map(|t| FocusSnapshot::of(&t))
+    accessibility.tree(&query).ok()
+}
+
+/// Reads the focused app's tree and takes a snapshot of its focus; `None` when it cannot.
+pub fn read_focus(accessibility: &dyn Accessibility, limits: &TreeQuery) -> Option<FocusSnapshot> {
+    focused_tree(accessibility, limits).map(|t| FocusSnapshot::of(&t))
 }
 
 /// Reads only the top-level windows of every app (cheap: no descent) and returns the active

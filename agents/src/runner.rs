@@ -16,7 +16,7 @@ use deskhand_core::{
     Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError, Target,
 };
 
-use crate::effect::{active_window, read_focus, target_window, FocusSnapshot};
+use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
 use crate::execute::{input_events, resolve_target};
 use crate::settle::{
     changed_region, opens_something, wait_for_settle_watching, SettlePolicy, WindowWatch,
@@ -354,12 +354,11 @@ impl DirectRunner {
         let settled =
             wait_for_settle_watching(screen, self.settle, watch, opener).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
-        let focus_after = focus_before
-            .as_ref()
-            .and(accessibility)
-            .and_then(|a11y| read_focus(a11y, &self.tree_limits));
+        // One read after the action serves focus and the typed-text check.
+        let after = accessibility.and_then(|a11y| focused_tree(a11y, &self.tree_limits));
+        let focus_after = after.as_ref().map(FocusSnapshot::of);
         let text_verified = match &action {
-            Action::Type { text } => self.verify_typed(accessibility, text),
+            Action::Type { text } => self.verify_typed(accessibility, text, after),
             _ => None,
         };
         step.effect = Some(ActionEffect {
@@ -388,7 +387,12 @@ impl DirectRunner {
     /// Whether the focused field's accessible text contains what was typed. None when that
     /// cannot be known: no accessibility, no focused field exposing text, a secret
     /// placeholder (the runtime never sees its value), or text past the reader's cap.
-    fn verify_typed(&self, accessibility: Option<&dyn Accessibility>, typed: &str) -> Option<bool> {
+    fn verify_typed(
+        &self,
+        accessibility: Option<&dyn Accessibility>,
+        typed: &str,
+        mut first: Option<LayoutTree>,
+    ) -> Option<bool> {
         if typed.contains("{{secret:") || typed.chars().count() > 1_500 {
             return None;
         }
@@ -399,7 +403,10 @@ impl DirectRunner {
         // look again for a short while before calling the text lost.
         let deadline = Instant::now() + Duration::from_millis(1_500);
         loop {
-            let tree = accessibility?.tree(&query).ok()?;
+            let tree = match first.take() {
+                Some(tree) => tree,
+                None => accessibility?.tree(&query).ok()?,
+            };
             let field = tree
                 .walk()
                 .into_iter()
