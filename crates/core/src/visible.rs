@@ -9,7 +9,7 @@
 
 use crate::error::ActionError;
 use crate::geometry::{Point, Rect};
-use crate::layout::{LayoutNode, LayoutTree, NodeId, NodeState};
+use crate::layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};
 
 /// Columns and rows of the search grid laid over the visible box.
 const GRID: u32 = 16;
@@ -100,6 +100,10 @@ fn covers(placed: &[Placed<'_>], target: &Placed<'_>, visible: Rect) -> Vec<Cove
         if p.order == target.order || target.ancestors.contains(&&p.node.id) {
             continue;
         }
+        // Text and shapes found on the screenshot are what is visible: they hide nothing.
+        if matches!(p.node.source, NodeSource::Ocr | NodeSource::Segmentation) {
+            continue;
+        }
         let in_front = if p.popup_depth != target.popup_depth {
             p.popup_depth > target.popup_depth
         } else {
@@ -162,7 +166,9 @@ fn best_point(visible: Rect, covers: &[&Cover]) -> Option<Point> {
     let ys = candidates(
         i64::from(visible.y),
         visible.bottom(),
-        covers.iter().map(|c| (i64::from(c.rect.y), c.rect.bottom())),
+        covers
+            .iter()
+            .map(|c| (i64::from(c.rect.y), c.rect.bottom())),
     );
     let distance = |p: &Point| (p.x - centre.x).powi(2) + (p.y - centre.y).powi(2);
     let clearance = |p: &Point| {
@@ -247,7 +253,6 @@ pub fn visible_point(tree: &LayoutTree, id: &NodeId) -> Result<Point, ActionErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::NodeSource;
 
     fn node(id: &str, role: &str, bounds: Rect, children: Vec<LayoutNode>) -> LayoutNode {
         LayoutNode {
@@ -374,7 +379,12 @@ mod tests {
             "w2",
             "dialog",
             Rect::new(50, 50, 280, 200),
-            vec![node("ok", "push button", Rect::new(200, 200, 60, 20), vec![])],
+            vec![node(
+                "ok",
+                "push button",
+                Rect::new(200, 200, 60, 20),
+                vec![],
+            )],
         ));
         let t = screen(vec![editor, dialog]);
         let err = visible_point(&t, &"a".into()).unwrap_err();
@@ -429,6 +439,15 @@ mod tests {
                 vec![node("cell", "table cell", Rect::new(0, 0, 200, 20), vec![])],
             )],
         ))]);
+        assert_eq!(
+            visible_point(&t, &"row".into()).unwrap(),
+            Point::new(100.0, 10.0)
+        );
+        // A control found on the screenshot over the row hides nothing.
+        let mut t = t;
+        let mut seen = node("seg", "push button", Rect::new(0, 0, 200, 20), vec![]);
+        seen.source = NodeSource::Segmentation;
+        t.root.children[0].children.push(seen);
         assert_eq!(
             visible_point(&t, &"row".into()).unwrap(),
             Point::new(100.0, 10.0)
