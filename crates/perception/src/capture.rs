@@ -46,11 +46,34 @@ fn all_monitors() -> Result<Vec<(Monitor, xcap::Monitor)>, PortError> {
     if monitors.is_empty() {
         return Err(PortError::unavailable("the display reports no monitors"));
     }
-    monitors
+    let described = monitors
         .into_iter()
         .enumerate()
-        .map(|(i, m)| Ok((describe(i, &m)?, m)))
-        .collect()
+        .map(|(i, m)| Ok((describe(i, &m)?, m)));
+    all_or_some(described, "monitor")
+}
+
+/// The results that worked, when at least one did: a monitor unplugged between listing and
+/// reading it is left out (and logged). When none worked, the first error.
+fn all_or_some<T>(
+    results: impl Iterator<Item = Result<T, PortError>>,
+    what: &str,
+) -> Result<Vec<T>, PortError> {
+    let mut ok = Vec::new();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(value) => ok.push(value),
+            Err(e) => {
+                tracing::warn!(error = %e, "a {what} went away during the read; left out");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) if ok.is_empty() => Err(e),
+        _ => Ok(ok),
+    }
 }
 
 impl Screen for XcapScreen {
@@ -59,27 +82,25 @@ impl Screen for XcapScreen {
     }
 
     fn capture_all(&self) -> Result<Vec<Frame>, PortError> {
-        all_monitors()?
-            .into_iter()
-            .map(|(monitor, m)| {
-                let image = m
-                    .capture_image()
-                    .map_err(|e| xcap_error("capture the screen", e))?;
-                let (width, height) = image.dimensions();
-                if width == 0 || height == 0 {
-                    return Err(PortError::failed(format!(
-                        "monitor {} gave an empty image",
-                        monitor.name
-                    )));
-                }
-                Ok(Frame {
-                    monitor,
-                    width,
-                    height,
-                    rgba: image.into_raw(),
-                })
+        let frames = all_monitors()?.into_iter().map(|(monitor, m)| {
+            let image = m
+                .capture_image()
+                .map_err(|e| xcap_error("capture the screen", e))?;
+            let (width, height) = image.dimensions();
+            if width == 0 || height == 0 {
+                return Err(PortError::failed(format!(
+                    "monitor {} gave an empty image",
+                    monitor.name
+                )));
+            }
+            Ok(Frame {
+                monitor,
+                width,
+                height,
+                rgba: image.into_raw(),
             })
-            .collect()
+        });
+        all_or_some(frames, "monitor")
     }
 }
 
@@ -101,4 +122,42 @@ pub fn main_frame(frames: &[Frame]) -> Option<&Frame> {
         .iter()
         .find(|f| f.monitor.primary)
         .or_else(|| frames.first())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(index: usize, primary: bool) -> Frame {
+        Frame {
+            monitor: Monitor {
+                index,
+                name: format!("m{index}"),
+                bounds: Rect::new(index as i32 * 100, 0, 100, 100),
+                scale: 1.0,
+                primary,
+            },
+            width: 1,
+            height: 1,
+            rgba: vec![0; 4],
+        }
+    }
+
+    #[test]
+    fn the_main_frame_is_the_primary_else_the_first() {
+        let none = [frame(0, false), frame(1, false)];
+        assert_eq!(main_frame(&none).map(|f| f.monitor.index), Some(0));
+        let second = [frame(0, false), frame(1, true)];
+        assert_eq!(main_frame(&second).map(|f| f.monitor.index), Some(1));
+        assert!(main_frame(&[]).is_none());
+    }
+
+    #[test]
+    fn a_vanished_monitor_is_left_out_unless_none_is_left() {
+        let gone = || Err(PortError::failed("output gone"));
+        let some = all_or_some(vec![Ok(1), gone(), Ok(3)].into_iter(), "monitor");
+        assert_eq!(some, Ok(vec![1, 3]));
+        let none: Result<Vec<i32>, _> = all_or_some(vec![gone()].into_iter(), "monitor");
+        assert_eq!(none.map_err(|e| e.message), Err("output gone".to_string()));
+    }
 }
