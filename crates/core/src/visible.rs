@@ -14,6 +14,9 @@ use crate::layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};
 /// Columns and rows of the search grid laid over the visible box.
 const GRID: u32 = 16;
 
+/// Above this many covering boxes, the middles of the gaps between them are not searched.
+const MAX_GAP_COVERS: usize = 24;
+
 /// Points closer than this to a covering box or to the edge are used only when nothing else is
 /// free (box extents are not always exact).
 const MARGIN: f64 = 3.0;
@@ -158,17 +161,22 @@ fn best_point(visible: Rect, covers: &[&Cover]) -> Option<Point> {
     if !covered(centre) {
         return Some(centre);
     }
+    // With many covering boxes (a panel full of buttons) the gaps are searched on the grid
+    // only, which keeps the search to GRID² points.
+    let gaps: &[&Cover] = if covers.len() <= MAX_GAP_COVERS {
+        covers
+    } else {
+        &[]
+    };
     let xs = candidates(
         i64::from(visible.x),
         visible.right(),
-        covers.iter().map(|c| (i64::from(c.rect.x), c.rect.right())),
+        gaps.iter().map(|c| (i64::from(c.rect.x), c.rect.right())),
     );
     let ys = candidates(
         i64::from(visible.y),
         visible.bottom(),
-        covers
-            .iter()
-            .map(|c| (i64::from(c.rect.y), c.rect.bottom())),
+        gaps.iter().map(|c| (i64::from(c.rect.y), c.rect.bottom())),
     );
     let distance = |p: &Point| (p.x - centre.x).powi(2) + (p.y - centre.y).powi(2);
     let clearance = |p: &Point| {
