@@ -1,6 +1,7 @@
 //! Full perception on the committed 1920x1080 fixture (mousepad, galculator, xterm): fusion
 //! alone, cold (empty caches), warm (OCR cache filled, new perceiver), incremental after a
 //! word is typed, and an unchanged frame.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
