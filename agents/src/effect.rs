@@ -73,12 +73,24 @@ impl FocusSnapshot {
 }
 
 /// The window an action is aimed at: the window holding its node target, otherwise the
-/// active window (where keys and text go).
+/// active window (where keys, text and pointer actions at a point go). Actions that do not
+/// act inside a window (open, focus, wait, done, ...) have none.
 pub fn target_window(
     action: &Action,
     tree: Option<&LayoutTree>,
     before: &FocusSnapshot,
 ) -> Option<WindowKey> {
+    if matches!(
+        action,
+        Action::OpenApp { .. }
+            | Action::FocusWindow { .. }
+            | Action::Wait { .. }
+            | Action::Done { .. }
+            | Action::Fail { .. }
+            | Action::AskUser { .. }
+    ) {
+        return None;
+    }
     let node = action.targets().into_iter().find_map(|t| match t {
         Target::Node { id } => Some(id.clone()),
         Target::Point { .. } => None,
