@@ -32,7 +32,9 @@ pub struct Segment {
     pub bounds: Rect,
     /// Panel or control.
     pub kind: SegmentKind,
-    /// Index in [`Segmentation::segments`] of the panel holding a control; `None` for panels.
+    /// Index in [`Segmentation::segments`] of the panel holding this segment: always set for a
+    /// control; for a panel, the enclosing panel when it was found nested inside one (a window
+    /// found on a desktop segmented as a whole), `None` for a top-level panel of a window.
     pub parent: Option<usize>,
 }
 
@@ -76,7 +78,15 @@ impl Segmentation {
         self.segments
             .iter()
             .enumerate()
-            .filter(move |(_, s)| s.parent == Some(panel))
+            .filter(move |(_, s)| s.kind == SegmentKind::Control && s.parent == Some(panel))
+    }
+
+    /// The panels nested directly inside the panel at index `panel`.
+    pub fn panels_in(&self, panel: usize) -> impl Iterator<Item = (usize, &Segment)> + '_ {
+        self.segments
+            .iter()
+            .enumerate()
+            .filter(move |(_, s)| s.kind == SegmentKind::Panel && s.parent == Some(panel))
     }
 
     /// The index of the smallest segment containing the desktop point (a control before the
@@ -387,7 +397,14 @@ fn segment_region(
         h: gray.h,
     };
     xy_cut(&gray, local, 0, o, &mut panels);
-    for p in panels {
+    // (panel, enclosing panel's index in `out`, nesting level); blobs too large to be controls
+    // (windows on a desktop segmented as a whole, a dialog drawn over its parent) are cut
+    // again as panels nested in the panel that holds them.
+    let mut work: Vec<(R, Option<usize>, u32)> = panels.into_iter().map(|p| (p, None, 0)).collect();
+    let mut next = 0;
+    while next < work.len() {
+        let (p, parent, level) = work[next];
+        next += 1;
         let global = R {
             x: p.x + gray.ox,
             y: p.y + gray.oy,
@@ -399,9 +416,23 @@ fn segment_region(
             id_hint: id_hint(SegmentKind::Panel, &bounds),
             bounds,
             kind: SegmentKind::Panel,
-            parent: None,
+            parent,
         });
-        for c in controls(&gray, p, o) {
+        let (mut found, big) = controls(&gray, p, o);
+        for b in big {
+            let nested = level < 2
+                && b.w >= 4 * o.min_panel
+                && b.h >= 4 * o.min_panel
+                && b.area() * 10 <= p.area() * 8;
+            if !nested {
+                continue;
+            }
+            found.retain(|c| !(c.x >= b.x && c.y >= b.y && c.x1() <= b.x1() && c.y1() <= b.y1()));
+            let mut inner = Vec::new();
+            xy_cut(&gray, b, 0, o, &mut inner);
+            work.extend(inner.into_iter().map(|q| (q, Some(index), level + 1)));
+        }
+        for c in found {
             let global = R {
                 x: c.x + gray.ox,
                 y: c.y + gray.oy,
@@ -606,10 +637,11 @@ fn find(parent: &mut [u32], mut i: u32) -> u32 {
 }
 
 /// Controls of one panel, in panel-buffer coordinates, sorted top to bottom, left to right.
-fn controls(g: &Gray, p: R, o: &SegmentOptions) -> Vec<R> {
+/// Controls of one panel and the blobs too large to be controls, in buffer coordinates.
+fn controls(g: &Gray, p: R, o: &SegmentOptions) -> (Vec<R>, Vec<R>) {
     let (bg, dominant) = background(g, p);
     let found = controls_on(g, p, &vec![bg; p.h as usize], o);
-    if !found.is_empty() || dominant {
+    if !found.0.is_empty() || dominant {
         return found;
     }
     // No dominant background and nothing found against the most common value: try each row's
@@ -617,8 +649,8 @@ fn controls(g: &Gray, p: R, o: &SegmentOptions) -> Vec<R> {
     controls_on(g, p, &row_backgrounds(g, p), o)
 }
 
-/// Controls against the given background of each row.
-fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
+/// Controls against the given background of each row, and the blobs too large to be controls.
+fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> (Vec<R>, Vec<R>) {
     let tol = o.foreground_tolerance;
     // Foreground runs per row, gaps up to join_x closed: (x0, x1 exclusive).
     let mut runs: Vec<(u32, u32)> = Vec::new();
@@ -694,11 +726,8 @@ fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
         }
     }
     let max_area = (o.max_control_fraction as f64 * p.area() as f64) as u64;
-    let mut found: Vec<R> = boxes
-        .into_iter()
-        .flatten()
-        .filter(|b| b.area() <= max_area && b.h <= o.max_control_height)
-        .collect();
+    let small = |b: &R| b.area() <= max_area && b.h <= o.max_control_height;
+    let (mut found, mut big): (Vec<R>, Vec<R>) = boxes.into_iter().flatten().partition(small);
     // Overlapping boxes merge (a label inside its button, parts of one icon), until stable.
     found.sort_by_key(|b| (b.y, b.x));
     let mut merged = true;
@@ -720,12 +749,9 @@ fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
             i += 1;
         }
     }
+    big.extend(found.iter().filter(|b| !small(b)));
     found.retain(|b| {
-        b.w >= o.min_control
-            && b.h >= o.min_control
-            && b.area() >= o.min_control_area
-            && b.area() <= max_area
-            && b.h <= o.max_control_height
+        b.w >= o.min_control && b.h >= o.min_control && b.area() >= o.min_control_area && small(b)
     });
     if found.len() > o.max_controls_per_panel {
         found.sort_by_key(|b| std::cmp::Reverse((b.area(), b.y, b.x)));
@@ -733,14 +759,16 @@ fn controls_on(g: &Gray, p: R, bgs: &[u8], o: &SegmentOptions) -> Vec<R> {
     }
     found.sort_by_key(|b| (b.y, b.x));
     grow_small(&mut found, p, o);
-    found
-        .into_iter()
-        .map(|b| R {
-            x: b.x + p.x,
-            y: b.y + p.y,
-            ..b
-        })
-        .collect()
+    let shift = |b: R| R {
+        x: b.x + p.x,
+        y: b.y + p.y,
+        ..b
+    };
+    big.sort_by_key(|b| (b.y, b.x));
+    (
+        found.into_iter().map(shift).collect(),
+        big.into_iter().map(shift).collect(),
+    )
 }
 
 /// Grows controls no larger than `grow_below` by up to `click_margin` per side, stopping half
@@ -853,6 +881,23 @@ mod tests {
             part,
             segment_in(&f, &[], &[Rect::new(110, 40, 100, 40)], &Default::default())
         );
+    }
+
+    #[test]
+    fn windows_on_a_desktop_segmented_as_a_whole_become_nested_panels() {
+        // A black 400x300 desktop with a grey 260x200 "window" (taller than any control)
+        // holding a word.
+        let mut f = canvas(400, 300, 0);
+        fill(&mut f, Rect::new(50, 50, 260, 200), 220);
+        fill(&mut f, Rect::new(70, 80, 50, 9), 20);
+        let s = segment(&f, &[], &SegmentOptions::default());
+        let screen = s.panels().next().unwrap().0;
+        let inner: Vec<(usize, Rect)> = s.panels_in(screen).map(|(i, p)| (i, p.bounds)).collect();
+        assert_eq!(inner.len(), 1, "{s:?}");
+        assert_eq!(inner[0].1, Rect::new(150, 50, 260, 200));
+        let words: Vec<Rect> = s.controls_in(inner[0].0).map(|(_, c)| c.bounds).collect();
+        assert_eq!(words, vec![Rect::new(170, 80, 50, 9)]);
+        assert_eq!(s.controls_in(screen).count(), 0);
     }
 
     #[test]

@@ -15,6 +15,10 @@ fn iou(a: &Rect, b: &Rect) -> f64 {
     i / ((a.area() + b.area()) as f64 - i).max(1.0)
 }
 
+fn seg_screen() -> Rect {
+    capture().monitor.bounds
+}
+
 fn capture() -> Frame {
     let frames = XcapScreen::new().capture_all().unwrap();
     main_frame(&frames).unwrap().clone()
@@ -49,7 +53,13 @@ fn check_structure(seg: &Segmentation, window: &Rect) {
         let inside = s.bounds.intersection(window) == Some(s.bounds);
         assert!(inside, "segment {i} {s:?} leaves the window {window:?}");
         match s.kind {
-            SegmentKind::Panel => assert_eq!(s.parent, None),
+            SegmentKind::Panel => {
+                if let Some(p) = s.parent {
+                    let p = &seg.segments[p];
+                    assert_eq!(p.kind, SegmentKind::Panel);
+                    assert_eq!(s.bounds.intersection(&p.bounds), Some(s.bounds));
+                }
+            }
             SegmentKind::Control => {
                 let p = &seg.segments[s.parent.unwrap()];
                 assert_eq!(p.kind, SegmentKind::Panel);
@@ -141,40 +151,56 @@ fn xterm_text_lines_are_found_as_controls_where_xterm_draws_them() {
 
 fn mousepad_with_toolbar() -> (deskhand_testkit::AppSession, LayoutTree) {
     let s = deskhand_testkit::start_mousepad().unwrap();
-    // The toolbar is off by default: View > Toolbar.
-    let tree = s
-        .reader
-        .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
-        .unwrap();
-    let click = |r: Rect| {
-        let c = r.center();
-        s.desktop
-            .run(
-                "xdotool",
-                &[
-                    "mousemove",
-                    &(c.x as i32).to_string(),
-                    &(c.y as i32).to_string(),
-                    "click",
-                    "1",
-                ],
-            )
-            .unwrap();
+    let query = TreeQuery::new(TreeScope::App("mousepad".into()));
+    let xdo = |args: &[&str]| {
+        s.desktop.run("xdotool", args).unwrap();
     };
-    click(find(&tree, "menu", "View").unwrap().bounds.unwrap());
-    let menu = wait_for_tree(&s.reader, "mousepad", Duration::from_secs(10), |t| {
-        find(t, "check menu item", "Toolbar").is_some() || find(t, "menu item", "Toolbar").is_some()
-    })
-    .unwrap();
-    let item = find(&menu, "check menu item", "Toolbar")
-        .or_else(|| find(&menu, "menu item", "Toolbar"))
-        .unwrap();
-    click(item.bounds.unwrap());
-    let tree = wait_for_tree(&s.reader, "mousepad", Duration::from_secs(10), |t| {
-        find(t, "push button", "Save").is_some() && find(t, "check menu item", "Toolbar").is_none()
-    })
-    .unwrap();
-    (s, tree)
+    let point = |r: Rect| {
+        let c = r.center();
+        [(c.x as i32).to_string(), (c.y as i32).to_string()]
+    };
+    let toolbar_item = |t: &LayoutTree| {
+        find(t, "check menu item", "Toolbar")
+            .or_else(|| find(t, "menu item", "Toolbar"))
+            .cloned()
+    };
+    // The toolbar is off by default: View > Toolbar. A menu can show in the tree before it
+    // takes clicks, so hover the item until it is selected, and try again if the click was lost.
+    let mut last = String::new();
+    for _ in 0..4 {
+        let tree = s.reader.tree(&query).unwrap();
+        let [x, y] = point(find(&tree, "menu", "View").unwrap().bounds.unwrap());
+        xdo(&["mousemove", &x, &y, "click", "1"]);
+        let Ok(menu) = wait_for_tree(&s.reader, "mousepad", Duration::from_secs(5), |t| {
+            toolbar_item(t).is_some()
+        }) else {
+            xdo(&["key", "Escape"]);
+            continue;
+        };
+        let item = toolbar_item(&menu).unwrap();
+        let [x, y] = point(item.bounds.unwrap());
+        xdo(&["mousemove", &x, &y]);
+        let _ = wait_for_tree(&s.reader, "mousepad", Duration::from_secs(3), |t| {
+            toolbar_item(t).is_some_and(|n| {
+                n.has(deskhand_core::NodeState::Selected)
+                    || n.has(deskhand_core::NodeState::Focused)
+            })
+        });
+        // GTK ignores a click that comes too soon after a menu pops up, and exposes no state
+        // that says the menu is ready: this is the one fixed pause (the loop retries anyway).
+        std::thread::sleep(Duration::from_millis(400));
+        xdo(&["click", "1"]);
+        match wait_for_tree(&s.reader, "mousepad", Duration::from_secs(5), |t| {
+            find(t, "push button", "Save").is_some()
+        }) {
+            Ok(tree) => return (s, tree),
+            Err(e) => {
+                last = format!("{e}; clicked {item:?}");
+                xdo(&["key", "Escape"]);
+            }
+        }
+    }
+    panic!("mousepad's toolbar never showed: {last}");
 }
 
 /// Captures until the segmentation satisfies `ok` (the app may still be painting), at most
@@ -284,6 +310,16 @@ fn galculator_buttons_are_found_as_controls() {
     }
     // Measured 27/27 on 1280x800 and 1920x1080.
     assert!(recall >= 0.9, "recall {recall:.2}");
+    // Without a window list the desktop is segmented as a whole: the window is found as a
+    // blob and cut again, so its buttons are still found.
+    let whole = settle(&[], |seg| matched(seg) == buttons.len());
+    check_structure(&whole, &seg_screen());
+    let n = matched(&whole);
+    println!(
+        "galculator buttons, whole desktop, no window list: {n}/{}",
+        buttons.len()
+    );
+    assert!(n * 10 >= buttons.len() * 9, "{n}/{}", buttons.len());
 }
 
 #[test]
