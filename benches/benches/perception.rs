@@ -132,6 +132,10 @@ fn segment_and_diff(c: &mut Criterion) {
     group.bench_function("window_1080p", |b| {
         b.iter(|| segment(&fx.frame, &windows, &opts))
     });
+    // No window list: the desktop segmented as a whole, windows found as nested panels.
+    group.bench_function("screen_1080p", |b| {
+        b.iter(|| segment(&fx.frame, &[], &opts))
+    });
     // 400x100 inside the first window's text area.
     let w = windows[0];
     let area = deskhand_core::Rect::new(w.x + 20, w.y + 120, 400, 100);
