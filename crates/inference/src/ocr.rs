@@ -42,6 +42,9 @@ pub struct OcrOptions {
     /// Lines recognised per model call (default 8); lines are sorted by aspect ratio first so
     /// a batch shares one padded width.
     pub rec_batch: usize,
+    /// Lines are padded to at least this width for recognition (default 320, the width the
+    /// model was trained at; see [`RecognizerOptions::min_width`]).
+    pub rec_min_width: u32,
     /// Pixels added around each changed area before detecting in it (default 12), so a line
     /// that the area cuts is still seen whole.
     pub area_padding: u32,
@@ -68,6 +71,7 @@ impl Default for OcrOptions {
             intra_threads: 1,
             max_side: 1920,
             rec_batch: 8,
+            rec_min_width: 320,
             area_padding: 12,
             cache_capacity: 4096,
             min_confidence: 0.5,
@@ -134,6 +138,7 @@ impl OcrEngine {
             RecognizerOptions {
                 intra_threads: options.intra_threads,
                 batch_size: options.rec_batch.max(1),
+                min_width: options.rec_min_width.max(8),
                 trim_uncertain_edges: options.trim_uncertain_edges,
                 latin_only: options.latin_only,
                 ..RecognizerOptions::default()
