@@ -901,6 +901,33 @@ mod tests {
     }
 
     #[test]
+    fn scaled_monitors_map_boxes_back_to_desktop_coordinates() {
+        // A monitor at desktop x=100 with scale 2: a 300x200 image of a 150x100 desktop area.
+        let mut f = canvas(300, 200, 255);
+        f.monitor.bounds = Rect::new(100, 0, 150, 100);
+        f.monitor.scale = 2.0;
+        fill(&mut f, Rect::new(40, 120, 100, 18), 0);
+        let s = segment(
+            &f,
+            &[Rect::new(100, 0, 150, 100)],
+            &SegmentOptions::default(),
+        );
+        let panels: Vec<Rect> = s.panels().map(|(_, p)| p.bounds).collect();
+        assert_eq!(panels, vec![Rect::new(100, 0, 150, 100)]);
+        let words: Vec<Rect> = s.controls().map(|(_, c)| c.bounds).collect();
+        assert_eq!(words, vec![Rect::new(120, 60, 50, 9)]);
+        // An area in desktop coordinates selects the same word.
+        let part = segment_in(
+            &f,
+            &[],
+            &[Rect::new(110, 50, 80, 30)],
+            &SegmentOptions::default(),
+        );
+        let words: Vec<Rect> = part.controls().map(|(_, c)| c.bounds).collect();
+        assert_eq!(words, vec![Rect::new(120, 60, 50, 9)]);
+    }
+
+    #[test]
     fn empty_and_tiny_frames_give_nothing() {
         let o = SegmentOptions::default();
         assert!(segment(&canvas(0, 0, 0), &[], &o).is_empty());
