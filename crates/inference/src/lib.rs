@@ -1,6 +1,8 @@
 //! ONNX Runtime inference for Deskhand: model file discovery and checksums, loading the
-//! runtime library at run time (`ort` with `load-dynamic`), and PP-OCRv6 text-line
-//! recognition behind the [`deskhand_core::ports::Ocr`] port.
+//! runtime library at run time (`ort` with `load-dynamic`), PP-OCRv6 text detection
+//! ([`TextDetector`], DBNet) and text-line recognition ([`TextRecognizer`], CTC), and the OCR
+//! pipeline over both with a crop cache ([`OcrEngine`]) behind the
+//! [`deskhand_core::ports::Ocr`] port.
 //!
 //! Nothing here reads the environment except [`default_cache_dir`], which the host crate
 //! calls once; everything else takes paths.
