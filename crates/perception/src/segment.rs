@@ -314,8 +314,10 @@ fn id_hint(kind: SegmentKind, b: &Rect) -> u64 {
     h
 }
 
-/// Segments every window (desktop rectangles; the whole monitor when the list is empty).
-/// Empty or tiny frames give an empty segmentation.
+/// Segments every window (desktop rectangles in stacking order, bottom first, as
+/// [`list_windows`](crate::list_windows) gives them; the whole monitor when the list is empty).
+/// What a later window covers is not reported for the windows below it. Empty or tiny frames
+/// give an empty segmentation.
 pub fn segment(frame: &Frame, windows: &[Rect], options: &SegmentOptions) -> Segmentation {
     segment_areas(frame, windows, None, options)
 }
@@ -348,7 +350,9 @@ fn segment_areas(
     let map = Mapping::new(frame);
     let whole = [frame.monitor.bounds];
     let windows = if windows.is_empty() { &whole } else { windows };
-    for window in windows {
+    // Which window each segment came from.
+    let mut owner: Vec<usize> = Vec::new();
+    for (wi, window) in windows.iter().enumerate() {
         let Some(w) = map.to_image(window) else {
             continue;
         };
@@ -372,8 +376,47 @@ fn segment_areas(
         for region in regions {
             segment_region(frame, region, &map, options, &mut out);
         }
+        owner.resize(out.segments.len(), wi);
     }
+    drop_covered(&mut out, &owner, windows);
     out
+}
+
+/// Drops what a later (higher) window covers: panels lying wholly inside it, controls whose
+/// centre does, and everything inside a dropped panel.
+fn drop_covered(out: &mut Segmentation, owner: &[usize], windows: &[Rect]) {
+    let covered = |i: usize, s: &Segment| {
+        windows.iter().skip(owner[i] + 1).any(|w| match s.kind {
+            SegmentKind::Panel => s.bounds.intersection(w) == Some(s.bounds),
+            SegmentKind::Control => w.contains(s.bounds.center()),
+        })
+    };
+    let keep: Vec<bool> = out
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| !covered(i, s))
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    // Parents come before their children, so one forward pass renumbers them.
+    let mut new_index: Vec<Option<usize>> = vec![None; out.segments.len()];
+    let mut kept = Vec::with_capacity(out.segments.len());
+    for (i, s) in std::mem::take(&mut out.segments).into_iter().enumerate() {
+        let parent = match s.parent {
+            Some(p) => match new_index.get(p).copied().flatten() {
+                Some(np) => Some(np),
+                None => continue,
+            },
+            None => None,
+        };
+        if keep[i] {
+            new_index[i] = Some(kept.len());
+            kept.push(Segment { parent, ..s });
+        }
+    }
+    out.segments = kept;
 }
 
 fn segment_region(
@@ -925,6 +968,28 @@ mod tests {
         );
         let words: Vec<Rect> = part.controls().map(|(_, c)| c.bounds).collect();
         assert_eq!(words, vec![Rect::new(120, 60, 50, 9)]);
+    }
+
+    #[test]
+    fn what_a_higher_window_covers_is_dropped() {
+        let mut f = canvas(300, 200, 255);
+        fill(&mut f, Rect::new(20, 20, 50, 9), 0);
+        fill(&mut f, Rect::new(20, 120, 50, 9), 0);
+        // Two "windows": the whole frame below, the lower half above it (its pixels are the
+        // same frame; what matters is the stacking).
+        let below = Rect::new(100, 0, 300, 200);
+        let above = Rect::new(100, 100, 300, 100);
+        let s = segment(&f, &[below, above], &SegmentOptions::default());
+        let words: Vec<Rect> = s.controls().map(|(_, c)| c.bounds).collect();
+        assert_eq!(
+            words,
+            vec![Rect::new(120, 20, 50, 9), Rect::new(120, 120, 50, 9)],
+            "the lower word once, from the window above: {s:?}"
+        );
+        for (i, c) in s.controls() {
+            let p = &s.segments[c.parent.unwrap()];
+            assert!(p.bounds.intersection(&c.bounds) == Some(c.bounds), "{i}");
+        }
     }
 
     #[test]
