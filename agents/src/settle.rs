@@ -31,7 +31,7 @@ impl Default for SettlePolicy {
             min: Duration::from_millis(40),
             max: Duration::from_millis(2_000),
             stable_frames: 2,
-            opener_quiet: Duration::from_millis(600),
+            opener_quiet: Duration::from_millis(1_000),
         }
     }
 }
@@ -94,10 +94,10 @@ pub fn wait_for_settle(screen: &dyn Screen, policy: SettlePolicy) -> Result<Sett
     wait_for_settle_watching::<()>(screen, policy, None, false)
 }
 
-/// Like [`wait_for_settle`]; when `opener` is set, stable frames end the wait only once the
-/// active window (read through `watch`, when given) differs from before and a fresh run of
-/// stable frames followed, or once the frames stayed unchanged for `opener_quiet`. `max`
-/// bounds everything.
+/// Like [`wait_for_settle`]; when `opener` is set, stable frames end the wait only once an
+/// active window (read through `watch`, when given) other than the one before is seen and a
+/// fresh run of stable frames followed, or once the frames stayed unchanged for
+/// `opener_quiet`. `max` bounds everything.
 pub fn wait_for_settle_watching<K: PartialEq>(
     screen: &dyn Screen,
     policy: SettlePolicy,
@@ -114,7 +114,11 @@ pub fn wait_for_settle_watching<K: PartialEq>(
         if same >= policy.stable_frames {
             let done = if !opener || window_changed {
                 true
-            } else if watch.as_mut().is_some_and(|w| (w.read)() != w.before) {
+            } else if watch.as_mut().is_some_and(|w| {
+                // No active window at all is the moment between one window losing focus and
+                // the next one taking it: not yet a change.
+                (w.read)().is_some_and(|now| w.before.as_ref() != Some(&now))
+            }) {
                 // The new window may be registered before it is painted: ask for a fresh run
                 // of stable frames from here.
                 window_changed = true;

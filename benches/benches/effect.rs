@@ -1,7 +1,7 @@
 //! Observing an action's effect on a real mousepad: the cheap active-window probe used while
 //! settling, the focus snapshot read before and after every step, and how long settling takes
 //! after ctrl+s (which opens the Save dialog) with the opener rule versus frames alone.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,7 @@ fn effect(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
+                let mut early = 0;
                 for _ in 0..iters {
                     let before = active_window(reader);
                     let mut read = || active_window(reader);
@@ -86,6 +87,14 @@ fn effect(c: &mut Criterion) {
                             .unwrap();
                     total += t.elapsed();
                     assert!(settled.stable);
+                    // Did settling end before the dialog was there?
+                    if active_window(reader) == before {
+                        early += 1;
+                        eprintln!(
+                            "{name}: early after {:?} (window change seen: {})",
+                            settled.elapsed, settled.window_changed
+                        );
+                    }
                     // Close the dialog (once it is there) before the next round.
                     let start = Instant::now();
                     while active_window(reader) == before
@@ -103,6 +112,9 @@ fn effect(c: &mut Criterion) {
                         std::thread::sleep(Duration::from_millis(20));
                     }
                 }
+                eprintln!(
+                    "{name}: settled before the dialog was active in {early} of {iters} rounds"
+                );
                 total
             })
         });
