@@ -167,7 +167,7 @@ fn mousepad_with_toolbar() -> (deskhand_testkit::AppSession, LayoutTree) {
     // The toolbar is off by default: View > Toolbar. A menu can show in the tree before it
     // takes clicks, so hover the item until it is selected, and try again if the click was lost.
     let mut last = String::new();
-    for _ in 0..4 {
+    for attempt in 1..=5u64 {
         let tree = s.reader.tree(&query).unwrap();
         let [x, y] = point(find(&tree, "menu", "View").unwrap().bounds.unwrap());
         xdo(&["mousemove", &x, &y, "click", "1"]);
@@ -188,7 +188,7 @@ fn mousepad_with_toolbar() -> (deskhand_testkit::AppSession, LayoutTree) {
         });
         // GTK ignores a click that comes too soon after a menu pops up, and exposes no state
         // that says the menu is ready: this is the one fixed pause (the loop retries anyway).
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_millis(400 * attempt));
         xdo(&["click", "1"]);
         match wait_for_tree(&s.reader, "mousepad", Duration::from_secs(5), |t| {
             find(t, "push button", "Save").is_some()
