@@ -338,16 +338,29 @@ fn boxes_from_map(map: &ProbMap, input: &DetInput, opts: &DetectorOptions) -> Ve
         }
         boxes.push(to_image_box(&grown, score, input));
     }
-    // Reading order: rows of lines whose vertical centres are close, left to right.
-    boxes.sort_by(|a, b| {
-        let (ca, cb) = (a.y * 2 + a.height, b.y * 2 + b.height);
-        if ca.abs_diff(cb) < a.height.min(b.height) {
-            a.x.cmp(&b.x)
-        } else {
-            ca.cmp(&cb)
+    reading_order(boxes)
+}
+
+/// Reading order: rows of lines whose vertical centres are close, each left to right. Rows
+/// are grouped first (a pairwise "same row" test is not transitive, so it cannot be a sort
+/// comparator).
+fn reading_order(mut boxes: Vec<TextBox>) -> Vec<TextBox> {
+    let centre = |b: &TextBox| b.y * 2 + b.height;
+    boxes.sort_by_key(|b| (centre(b), b.x));
+    let mut out = Vec::with_capacity(boxes.len());
+    let mut row: Vec<TextBox> = Vec::new();
+    for b in boxes {
+        if let Some(first) = row.first() {
+            if centre(&b).abs_diff(centre(first)) >= first.height.min(b.height) {
+                row.sort_by_key(|r| r.x);
+                out.append(&mut row);
+            }
         }
-    });
-    boxes
+        row.push(b);
+    }
+    row.sort_by_key(|r| r.x);
+    out.append(&mut row);
+    out
 }
 
 fn to_image_box(rect: &RotatedRect, score: f32, input: &DetInput) -> TextBox {

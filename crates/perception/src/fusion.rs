@@ -303,27 +303,41 @@ fn build_windows(input: &FusionInput<'_>) -> Vec<WindowSlot> {
             }
             None => {
                 // No X client window: a popup menu, a tooltip, or no window manager at all.
-                let mut node = top.clone();
-                node.role = if top.role == "frame" || top.role == "dialog" {
-                    top.role.clone()
-                } else {
-                    "window".into()
-                };
                 let mut wrapper = LayoutNode::new("w", "window", NodeSource::Accessibility);
                 wrapper.name = top.name.clone();
                 wrapper.bounds = Some(bounds);
                 wrapper.states = top.states.clone();
-                wrapper.description = top.description.clone();
-                wrapper.children = node.children;
-                popups.push(WindowSlot {
-                    node: wrapper,
-                    has_accessibility: true,
-                });
+                wrapper.description = match top.role.as_str() {
+                    "frame" | "window" => top.description.clone(),
+                    role => Some(role.to_string()),
+                };
+                wrapper.children = top.children.clone();
+                // Stacking without a window manager's word for it: popups (menus) on top,
+                // then the active window, then dialogs, then the rest, newer ones first.
+                let rank = if top.role == "window" {
+                    0
+                } else if top.has(NodeState::Active) {
+                    1
+                } else if matches!(top.role.as_str(), "dialog" | "alert" | "file chooser") {
+                    2
+                } else {
+                    3
+                };
+                popups.push((
+                    rank,
+                    usize::MAX - popups.len(),
+                    WindowSlot {
+                        node: wrapper,
+                        has_accessibility: true,
+                    },
+                ));
             }
         }
     }
-    popups.extend(slots);
-    popups
+    popups.sort_by_key(|(rank, newer, _)| (*rank, *newer));
+    let mut out: Vec<WindowSlot> = popups.into_iter().map(|(_, _, slot)| slot).collect();
+    out.extend(slots);
+    out
 }
 
 /// Hangs an accessible top-level's subtree under its window node.
