@@ -54,7 +54,7 @@ const REPLY_GRACE: Duration = Duration::from_millis(100);
 /// Text content longer than this many characters is cut.
 const MAX_TEXT_CHARS: i32 = 2_000;
 /// At most this many action names are read per node.
-const MAX_ACTIONS: i32 = 16;
+const MAX_ACTIONS: usize = 16;
 
 const HOW_TO_FIX: &str = "start a session D-Bus and the AT-SPI bus (DBUS_SESSION_BUS_ADDRESS must \
 point at the session bus, and the reader must run as the same user as the applications); under \
@@ -766,13 +766,16 @@ async fn fetch_node(
             let Ok(action) = proxy::<ActionProxy<'_>>(conn, object).await else {
                 return Vec::new();
             };
-            // GetName gives the locale-independent names ("click"); GetActions only the
-            // translated ones.
-            let count = action.n_actions().await.unwrap_or(0).clamp(0, MAX_ACTIONS);
-            join_all((0..count).map(|i| action.get_name(i)))
+            // One call for all of them. GetActions gives the names as shown to people
+            // (GTK3: "Click"), lower-cased here to the usual "click", "press", "activate";
+            // asking GetName for the untranslated ones costs a call per action.
+            action
+                .get_actions()
                 .await
+                .unwrap_or_default()
                 .into_iter()
-                .filter_map(Result::ok)
+                .take(MAX_ACTIONS)
+                .map(|a| a.name.to_lowercase())
                 .filter(|n| !n.is_empty())
                 .collect()
         },

@@ -73,7 +73,7 @@ fn all_apps_come_with_descriptions_actions_and_values() {
     );
     assert!(frames.contains(&"galculator"), "{frames:?}");
 
-    // Every key of galculator offers its "click" action (the locale-independent name).
+    // Every key of galculator offers its "click" action.
     let keys: Vec<_> = nodes(&tree, "toggle button")
         .into_iter()
         .filter(|n| n.is_on_screen())
