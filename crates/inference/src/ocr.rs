@@ -621,17 +621,28 @@ fn crop_key(image: &RgbImage) -> u64 {
     h.finish()
 }
 
-/// Top to bottom by line, left to right within a line.
-fn sort_reading_order(lines: &mut [TextLine]) {
-    lines.sort_by(|a, b| {
-        let (ca, cb) = (a.bounds.center().y, b.bounds.center().y);
-        let tol = f64::from(a.bounds.height.min(b.bounds.height)) / 2.0;
-        if (ca - cb).abs() < tol {
-            a.bounds.x.cmp(&b.bounds.x)
-        } else {
-            ca.total_cmp(&cb)
+/// Top to bottom by line, left to right within a line. Rows are grouped first: a pairwise
+/// "same row" test is not transitive, so it cannot serve as a sort comparator (which may
+/// panic on an inconsistent order).
+fn sort_reading_order(lines: &mut Vec<TextLine>) {
+    let centre = |l: &TextLine| 2 * i64::from(l.bounds.y) + i64::from(l.bounds.height);
+    lines.sort_by_key(|l| (centre(l), l.bounds.x));
+    let mut out = Vec::with_capacity(lines.len());
+    let mut row: Vec<TextLine> = Vec::new();
+    for l in lines.drain(..) {
+        if let Some(first) = row.first() {
+            let same = (centre(&l) - centre(first)).abs()
+                < i64::from(first.bounds.height.min(l.bounds.height));
+            if !same {
+                row.sort_by_key(|r| r.bounds.x);
+                out.append(&mut row);
+            }
         }
-    });
+        row.push(l);
+    }
+    row.sort_by_key(|r| r.bounds.x);
+    out.append(&mut row);
+    *lines = out;
 }
 
 #[cfg(test)]
