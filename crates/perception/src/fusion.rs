@@ -474,8 +474,16 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
     let Some(slot) = window_at(windows, line.bounds.center()) else {
         return;
     };
-    let owner = deepest_containing(&mut slot.node, &line.bounds);
     let t = norm(text);
+    // A label drawn beyond its accessible box (a sidebar row, a tab) repeats a nearby node's
+    // name: that node is the line's owner, whatever box the line's centre falls in.
+    if let Some(named) = named_near(&mut slot.node, &t, &line.bounds) {
+        if named.source != NodeSource::Ocr && !named.also.contains(&NodeSource::Ocr) {
+            named.also.push(NodeSource::Ocr);
+        }
+        return;
+    }
+    let owner = deepest_containing(&mut slot.node, &line.bounds);
     let name = norm(&owner.name);
     let content = owner.text.as_deref().map(norm).unwrap_or_default();
     let note_ocr = |n: &mut LayoutNode| {
@@ -502,14 +510,19 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
         note_ocr(owner);
         return;
     }
-    if owner.role == "control" && owner.source == NodeSource::Segmentation {
-        owner.name = if owner.name.is_empty() {
-            text.to_string()
-        } else {
-            format!("{} {text}", owner.name)
-        };
-        note_ocr(owner);
-        return;
+    if owner.role == "control" && owner.source == NodeSource::Segmentation && owner.name.is_empty()
+    {
+        // A line that fills the blob is its label; several lines in one blob (a row of
+        // buttons segmentation could not split) stay separate labels inside it.
+        let fills = owner.bounds.is_none_or(|b| {
+            f64::from(line.bounds.width) >= 0.7 * f64::from(b.width)
+                && f64::from(line.bounds.height) >= 0.4 * f64::from(b.height)
+        });
+        if fills {
+            owner.name = text.to_string();
+            note_ocr(owner);
+            return;
+        }
     }
     // Text typed into an editable field is its content, not a label.
     if owner.has(NodeState::Editable) {
@@ -528,6 +541,37 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
             && c.bounds.is_some_and(|b| b.covered_by(&line.bounds) >= 0.7))
     });
     owner.children.push(node);
+}
+
+/// An on-screen node named `t` (normalised) whose box touches `line`.
+fn named_near<'n>(node: &'n mut LayoutNode, t: &str, line: &Rect) -> Option<&'n mut LayoutNode> {
+    if t.is_empty() {
+        return None;
+    }
+    let touching = |n: &LayoutNode| {
+        n.bounds.is_some_and(|b| {
+            let grown = Rect::new(b.x - 4, b.y - 4, b.width + 8, b.height + 8);
+            grown.intersection(line).is_some()
+        })
+    };
+    let here = node.is_on_screen() && touching(node) && norm(&node.name) == t;
+    if here {
+        return Some(node);
+    }
+    let idx = node.children.iter().position(|c| has_named_near(c, t, line));
+    match idx {
+        Some(i) if i < node.children.len() => named_near(&mut node.children[i], t, line),
+        _ => None,
+    }
+}
+
+fn has_named_near(node: &LayoutNode, t: &str, line: &Rect) -> bool {
+    let touching = node.bounds.is_some_and(|b| {
+        let grown = Rect::new(b.x - 4, b.y - 4, b.width + 8, b.height + 8);
+        grown.intersection(line).is_some()
+    });
+    (node.is_on_screen() && touching && norm(&node.name) == t)
+        || node.children.iter().any(|c| has_named_near(c, t, line))
 }
 
 /// Orders vision-added children top-to-bottom, left-to-right (accessible children keep the
