@@ -10,7 +10,7 @@
 mod apps;
 mod builder;
 mod classify;
-mod dataset;
+pub mod dataset;
 mod error;
 pub mod grounders;
 pub mod grounding;
