@@ -169,7 +169,8 @@ fn segment_and_diff(c: &mut Criterion) {
     let screen = XcapScreen::new();
     let grab = || screen.capture_all().unwrap().remove(0);
     let first = grab();
-    d.run("xdotool", &["type", "--delay", "20", "walrus"]).unwrap();
+    d.run("xdotool", &["type", "--delay", "20", "walrus"])
+        .unwrap();
     let started = std::time::Instant::now();
     let typed = loop {
         let f = grab();

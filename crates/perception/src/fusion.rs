@@ -558,7 +558,10 @@ fn named_near<'n>(node: &'n mut LayoutNode, t: &str, line: &Rect) -> Option<&'n 
     if here {
         return Some(node);
     }
-    let idx = node.children.iter().position(|c| has_named_near(c, t, line));
+    let idx = node
+        .children
+        .iter()
+        .position(|c| has_named_near(c, t, line));
     match idx {
         Some(i) if i < node.children.len() => named_near(&mut node.children[i], t, line),
         _ => None,

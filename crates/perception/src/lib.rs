@@ -5,10 +5,10 @@
 pub mod accessibility;
 pub mod capture;
 pub mod diff;
-pub mod segment;
 pub mod fusion;
 pub mod perceiver;
 pub mod render;
+pub mod segment;
 pub mod tol;
 pub mod windows;
 

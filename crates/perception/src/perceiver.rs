@@ -373,7 +373,11 @@ impl Perceiver {
             .flat_map(|s| s.segments.iter().copied())
             .collect();
         if let Some(last) = &self.last {
-            if pixels.all_unchanged && last.windows == windows && last.accessibility == tree {
+            let same = !frames.is_empty()
+                && pixels.all_unchanged
+                && last.windows == windows
+                && last.accessibility == tree;
+            if same {
                 return Perception {
                     tree: last.tree.clone(),
                     unchanged: true,

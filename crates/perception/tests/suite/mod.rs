@@ -1,8 +1,8 @@
 mod accessibility;
-mod capture;
-mod windows;
 mod accessibility_extras;
-mod render;
-mod perceiver;
+mod capture;
 mod diff;
+mod perceiver;
+mod render;
 mod segment;
+mod windows;
