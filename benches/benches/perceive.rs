@@ -1,6 +1,7 @@
 //! Full perception on the committed 1920x1080 fixture (mousepad, galculator, xterm): fusion
 //! alone, cold (empty caches), warm (OCR cache filled, new perceiver), incremental after a
-//! word is typed, and an unchanged frame.
+//! word is typed, and an unchanged frame. `DESKHAND_OCR_THREADS` sets ONNX Runtime's threads
+//! (default 1; the host uses the machine's cores, up to 4).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -38,7 +39,20 @@ fn perceive(c: &mut Criterion) {
     let fx = fixture("desktop_3apps").unwrap();
     let paths = ModelPaths::from_cache_dir(default_cache_dir());
     init_runtime(&paths.onnxruntime).unwrap();
-    let engine = Arc::new(OcrEngine::new(&paths, OcrOptions::default()).unwrap());
+    let threads: usize = std::env::var("DESKHAND_OCR_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let engine = Arc::new(
+        OcrEngine::new(
+            &paths,
+            OcrOptions {
+                intra_threads: threads,
+                ..OcrOptions::default()
+            },
+        )
+        .unwrap(),
+    );
     let ocr = || Some(engine.clone() as Arc<dyn Ocr>);
     let frames = std::slice::from_ref(&fx.frame);
     let mut group = c.benchmark_group("perceive");

@@ -43,7 +43,14 @@ impl Eyes {
         self.ocr
             .get_or_init(|| {
                 init_runtime(&self.paths.onnxruntime).map_err(|e| e.to_string())?;
-                OcrEngine::new(&self.paths, OcrOptions::default())
+                // Detection and recognition are the cold path: use the cores (two threads
+                // took a cold 1080p perception from 1.87 s to 1.10 s on 2 cores).
+                let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+                let options = OcrOptions {
+                    intra_threads: threads,
+                    ..OcrOptions::default()
+                };
+                OcrEngine::new(&self.paths, options)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             })
