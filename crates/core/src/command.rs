@@ -74,9 +74,10 @@ fn malformed(msg: impl Into<String>) -> ActionError {
     ActionError::Malformed(msg.into())
 }
 
-/// Splits a command into words, keeping quoted strings (single or double quotes) whole and
-/// expanding `\n`, `\t`, `\\` and escaped quotes inside them. Quoted words are marked.
-fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
+/// Splits a command into words, keeping quoted strings (single, double or typographic
+/// quotes) whole and expanding `\n`, `\t`, `\\` and escaped quotes inside them. Quoted words
+/// are marked.
+pub(crate) fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -84,7 +85,13 @@ fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
             chars.next();
             continue;
         }
-        if c == '\'' || c == '"' {
+        let close = match c {
+            '\'' | '"' => Some(c),
+            '‘' => Some('’'),
+            '“' => Some('”'),
+            _ => None,
+        };
+        if let Some(close) = close {
             chars.next();
             let mut word = String::new();
             let mut closed = false;
@@ -96,7 +103,7 @@ fn tokenize(text: &str) -> Result<Vec<(String, bool)>, ActionError> {
                         Some(other) => word.push(other),
                         None => return Err(malformed("command ends with a lone backslash")),
                     },
-                    q if q == c => {
+                    q if q == close => {
                         closed = true;
                         break;
                     }

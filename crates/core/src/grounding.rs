@@ -157,57 +157,12 @@ struct Word {
     quoted: bool,
 }
 
+/// The words of a description, split as commands are (quotes keep names whole).
 fn words(text: &str) -> Result<Vec<Word>, ActionError> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let close = match c {
-            '\'' => Some('\''),
-            '"' => Some('"'),
-            '‘' => Some('’'),
-            '“' => Some('”'),
-            _ => None,
-        };
-        if let Some(close) = close {
-            chars.next();
-            let mut w = String::new();
-            let mut closed = false;
-            for ch in chars.by_ref() {
-                if ch == close {
-                    closed = true;
-                    break;
-                }
-                w.push(ch);
-            }
-            if !closed {
-                return Err(ActionError::Malformed(format!(
-                    "unclosed quote in description {text:?}"
-                )));
-            }
-            out.push(Word {
-                text: w,
-                quoted: true,
-            });
-        } else {
-            let mut w = String::new();
-            while let Some(&ch) = chars.peek() {
-                if ch.is_whitespace() {
-                    break;
-                }
-                w.push(ch);
-                chars.next();
-            }
-            out.push(Word {
-                text: w,
-                quoted: false,
-            });
-        }
-    }
-    Ok(out)
+    Ok(crate::command::tokenize(text)?
+        .into_iter()
+        .map(|(text, quoted)| Word { text, quoted })
+        .collect())
 }
 
 fn lower_eq(w: &Word, s: &str) -> bool {
@@ -681,6 +636,10 @@ mod tests {
         t.root.children[0].children[1].children[0].name = "Sign in".into();
         assert_eq!(ground(&t, "the Sign in button").unwrap().id.0, "b1");
         assert!(Description::parse("'unclosed").is_err());
+        let d = Description::parse(r"the 'Don\'t Save' button").unwrap();
+        assert_eq!(d.name.as_deref(), Some("Don't Save"));
+        let d = Description::parse("the “Save As…” item").unwrap();
+        assert_eq!(d.name.as_deref(), Some("Save As…"));
     }
 
     #[test]
