@@ -131,10 +131,9 @@ pub fn look(deskhand: &Deskhand, args: &LookArgs, json: bool) -> anyhow::Result<
 
 /// Runs `deskhand read --at X,Y`.
 pub fn read(deskhand: &Deskhand, args: &ReadArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let reading = deskhand.read_at(args.at, args.flags.options())?;
+    let (reading, p, frames) = deskhand.read_at(args.at, args.flags.options())?;
     if let Some(dir) = &args.lens {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        let (p, frames) = deskhand.look(args.flags.options())?;
         let frame = frames
             .iter()
             .find(|f| f.monitor.bounds.contains(args.at))

@@ -131,8 +131,13 @@ impl Deskhand {
         Ok((perception, frames))
     }
 
-    /// Describes what is at a desktop point and where it sits, without any model.
-    pub fn read_at(&self, point: Point, options: LookOptions) -> Result<Reading, HostError> {
+    /// Describes what is at a desktop point and where it sits, without any model; also gives
+    /// the perception and frames it read (for lens images).
+    pub fn read_at(
+        &self,
+        point: Point,
+        options: LookOptions,
+    ) -> Result<(Reading, Perception, Vec<Frame>), HostError> {
         let (p, frames) = self.look(options)?;
         if !frames.iter().any(|f| f.monitor.bounds.contains(point)) {
             return Err(HostError::Other(format!(
@@ -149,7 +154,7 @@ impl Deskhand {
                     .join(", ")
             )));
         }
-        Ok(read_at(&p.tree, point))
+        Ok((read_at(&p.tree, point), p, frames))
     }
 
     /// Finds the element a description means ("the Save button", "second item in the File

@@ -38,11 +38,22 @@ fn read_find_and_look_describe_a_real_desktop() {
     let fb = file.bounds.unwrap();
     let c = fb.center();
 
-    // Point-and-read on mousepad's File menu.
+    // Point-and-read on mousepad's File menu, with the two lens images.
+    let lens = data.path().join("lens");
     let out = deskhand(
         data.path(),
-        &["read", "--at", &format!("{:.0},{:.0}", c.x, c.y)],
+        &[
+            "read",
+            "--at",
+            &format!("{:.0},{:.0}", c.x, c.y),
+            "--lens",
+            lens.to_str().unwrap(),
+        ],
     );
+    for name in ["lens-local.png", "lens-global.png"] {
+        let png = std::fs::read(lens.join(name)).unwrap();
+        assert!(png.len() > 500, "{name} is a real image");
+    }
     assert!(out.status.success(), "{}", text(&out));
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.starts_with("menu \"File\""), "{said}");
