@@ -194,9 +194,13 @@ impl VirtualDesktop {
             .arg(format!("--address={address}"));
         self.spawn_session_process("dbus-daemon", cmd)?;
         let timeout = self.timeout;
+        // The socket file appears when the daemon binds it, a moment before it listens:
+        // wait until a connection is accepted, or dbus-send below is refused.
         poll("the session D-Bus socket", timeout, || {
             self.last_process_alive()?;
-            Ok(socket.exists().then_some(()))
+            Ok(std::os::unix::net::UnixStream::connect(&socket)
+                .is_ok()
+                .then_some(()))
         })?;
         self.bus_address = Some(address);
         // Starts at-spi-bus-launcher through D-Bus activation.
