@@ -9,7 +9,6 @@ use image::imageops::{self, FilterType};
 use image::RgbImage;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
-use ort::value::Tensor;
 
 use crate::error::InferenceError;
 use crate::runtime;
@@ -157,34 +156,31 @@ impl TextDetector {
 
     fn run(&self, input: &DetInput) -> Result<ProbMap, InferenceError> {
         let (tw, th) = (input.tensor_w as usize, input.tensor_h as usize);
-        let tensor = Tensor::from_array(([1, 3, th, tw], input.data.clone().into_boxed_slice()))
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![tensor])
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let (shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        let (mh, mw) = match dims[..] {
-            [1, 1, mh, mw] | [1, mh, mw] => (mh, mw),
-            _ => {
-                return Err(InferenceError::Run(format!(
-                    "unexpected detector output shape {dims:?}"
-                )))
-            }
-        };
-        if mh != th || mw != tw || probs.len() != mh * mw {
-            return Err(InferenceError::Run(format!(
-                "detector map {dims:?} does not match the input {tw}x{th}"
-            )));
-        }
-        Ok(ProbMap {
-            width: mw,
-            height: mh,
-            data: probs.to_vec(),
-        })
+        crate::runtime::run_f32(
+            &self.session,
+            [1, 3, th, tw],
+            input.data.clone(),
+            |dims, probs| {
+                let (mh, mw) = match dims[..] {
+                    [1, 1, mh, mw] | [1, mh, mw] => (mh, mw),
+                    _ => {
+                        return Err(InferenceError::Run(format!(
+                            "unexpected detector output shape {dims:?}"
+                        )))
+                    }
+                };
+                if mh != th || mw != tw || probs.len() != mh * mw {
+                    return Err(InferenceError::Run(format!(
+                        "detector map {dims:?} does not match the input {tw}x{th}"
+                    )));
+                }
+                Ok(ProbMap {
+                    width: mw,
+                    height: mh,
+                    data: probs.to_vec(),
+                })
+            },
+        )
     }
 }
 

@@ -10,7 +10,6 @@ use image::imageops::{self, FilterType};
 use image::RgbImage;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
-use ort::value::Tensor;
 
 use crate::error::InferenceError;
 use crate::paths::ModelPaths;
@@ -201,31 +200,23 @@ impl TextRecognizer {
                 }
             }
         }
-        let tensor = Tensor::from_array(([n, 3, h, w], data.into_boxed_slice()))
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        let outputs = session
-            .run(ort::inputs![tensor])
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let (shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| InferenceError::Run(e.to_string()))?;
-        let dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
-        let [bn, steps, classes] = dims[..] else {
-            return Err(InferenceError::Run(format!(
-                "unexpected output shape {dims:?}"
-            )));
-        };
-        if bn != n || classes != self.charset.len() || probs.len() != bn * steps * classes {
-            return Err(InferenceError::Run(format!(
-                "unexpected output shape {dims:?} for {n} lines and {} classes",
-                self.charset.len()
-            )));
-        }
-        Ok(probs
-            .chunks_exact(steps * classes)
-            .map(|p| self.decode(p, classes))
-            .collect())
+        crate::runtime::run_f32(&self.session, [n, 3, h, w], data, |dims, probs| {
+            let [bn, steps, classes] = dims[..] else {
+                return Err(InferenceError::Run(format!(
+                    "unexpected output shape {dims:?}"
+                )));
+            };
+            if bn != n || classes != self.charset.len() || probs.len() != bn * steps * classes {
+                return Err(InferenceError::Run(format!(
+                    "unexpected output shape {dims:?} for {n} lines and {} classes",
+                    self.charset.len()
+                )));
+            }
+            Ok(probs
+                .chunks_exact(steps * classes)
+                .map(|p| self.decode(p, classes))
+                .collect())
+        })
     }
 
     /// CTC decoding of one line, uncertain symbols at the ends trimmed as the options say.

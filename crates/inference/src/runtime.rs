@@ -86,3 +86,24 @@ fn check_library(lib: &Path) -> Result<PathBuf, InferenceError> {
     }
     Ok(path)
 }
+
+/// Runs a model with one f32 input of `shape` and hands the first output's dimensions and
+/// values to `read` while they are alive (no copy of the output).
+pub(crate) fn run_f32<T>(
+    session: &Mutex<ort::session::Session>,
+    shape: [usize; 4],
+    data: Vec<f32>,
+    read: impl FnOnce(&[usize], &[f32]) -> Result<T, InferenceError>,
+) -> Result<T, InferenceError> {
+    let tensor = ort::value::Tensor::from_array((shape, data.into_boxed_slice()))
+        .map_err(|e| InferenceError::Run(e.to_string()))?;
+    let mut session = session.lock().unwrap_or_else(|p| p.into_inner());
+    let outputs = session
+        .run(ort::inputs![tensor])
+        .map_err(|e| InferenceError::Run(e.to_string()))?;
+    let (dims, values) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| InferenceError::Run(e.to_string()))?;
+    let dims: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
+    read(&dims, values)
+}
