@@ -199,6 +199,7 @@ impl DirectRunner {
                 perceive_ms: 0,
                 act_ms: 0,
                 started_ms,
+                agent: None,
             };
             let result = self.step(&mut ports, &mut step, request, on_event, t0);
             match result {

@@ -219,6 +219,7 @@ impl MemoryStore for SqliteMemory {
                     policy: r
                         .get::<_, Option<String>>(13)?
                         .and_then(|p| serde_json::from_str(&p).ok()),
+                    agent: None,
                 })
             })
             .map_err(|e| self.port_error(e))?

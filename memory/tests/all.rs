@@ -41,6 +41,7 @@ fn step(index: u32) -> StepRecord {
         perceive_ms: 12,
         act_ms: 34,
         started_ms: 1000 + i64::from(index),
+        agent: None,
     }
 }
 

@@ -89,6 +89,64 @@ impl Printer {
             Event::ActionRefused { step, reason } => println!("  [{step}] refused: {reason}"),
             Event::Paused { reason } => println!("paused: {reason}"),
             Event::Resumed => println!("resumed"),
+            Event::Planned {
+                step,
+                plan,
+                subgoal,
+            } => {
+                println!("  [{step}] plan: {plan}\n  [{step}] subgoal: {subgoal}")
+            }
+            Event::ModelCalled {
+                step,
+                role,
+                ms,
+                usage,
+                error,
+            } => match error {
+                None => println!(
+                    "  [{step}] {role}: {ms} ms, {}+{} tokens",
+                    usage.prompt, usage.completion
+                ),
+                Some(e) => println!("  [{step}] {role}: {ms} ms, FAILED: {e}"),
+            },
+            Event::Decided {
+                step,
+                thought,
+                action,
+                ..
+            } => println!("  [{step}] thought: {thought}\n  [{step}] action: {action}"),
+            Event::Reflected {
+                step,
+                outcome,
+                error,
+                progress,
+            } => println!(
+                "  [{step}] outcome {}{}{}",
+                outcome.as_str(),
+                if error.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {error}")
+                },
+                if progress.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (progress: {progress})")
+                }
+            ),
+            Event::AgentStep {
+                step,
+                subgoal,
+                action,
+                outcome,
+                calls,
+                usage,
+                ms,
+            } => println!(
+                "step {step} | {subgoal} | {action} | {} | {ms} ms | {calls} call(s), {} tokens",
+                outcome.map(|o| o.as_str()).unwrap_or("-"),
+                usage.prompt + usage.completion
+            ),
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod action;
 pub mod command;
 pub mod error;
+pub mod experience;
 pub mod geometry;
 pub mod grounding;
 pub mod input;
@@ -16,6 +17,10 @@ pub mod visible;
 
 pub use action::{Action, MouseButton, ScrollAmount, Target};
 pub use error::{ActionError, PortError, PortErrorKind};
+pub use experience::{
+    Experience, MarkedImage, ModelCallRecord, Observation, ObserveOptions, Perceptor, Shortcut,
+    ShortcutParam, Tip,
+};
 pub use geometry::{CoordSpace, Frame, Monitor, Point, Rect, Size};
 pub use input::{InputEvent, Key, KeyChord};
 pub use layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};

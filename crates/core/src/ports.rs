@@ -316,6 +316,80 @@ pub struct StepRecord {
     pub act_ms: u64,
     /// Start, ms since the Unix epoch.
     pub started_ms: i64,
+    /// For steps of an agent run: subgoal, reasoning, outcome, time per module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentStepInfo>,
+}
+
+/// How the Action Reflector judged a step (Mobile-Agent-E's A/B/C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Successful or partially successful: the result is as expected.
+    A,
+    /// Failed: the action led to a wrong screen.
+    B,
+    /// Failed: the action changed nothing.
+    C,
+}
+
+impl Outcome {
+    /// The letter.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::A => "A",
+            Outcome::B => "B",
+            Outcome::C => "C",
+        }
+    }
+}
+
+/// Time spent per module in one agent step, in ms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleTimes {
+    /// Perception (overlapped with retrieval).
+    pub perceive: u64,
+    /// Retrieving tips and shortcuts.
+    pub retrieve: u64,
+    /// The Manager's call(s).
+    pub manager: u64,
+    /// The Operator's call(s).
+    pub operator: u64,
+    /// Executing and settling.
+    pub act: u64,
+    /// The Action Reflector and Notetaker (run together).
+    pub reflect: u64,
+    /// The whole step.
+    pub total: u64,
+}
+
+/// What an agent step adds to its record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentStepInfo {
+    /// The Manager's current subgoal.
+    pub subgoal: String,
+    /// The Operator's thought.
+    pub thought: String,
+    /// The shortcut called, when the step ran one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortcut: Option<String>,
+    /// The Action Reflector's verdict, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The Reflector's error description for B/C.
+    #[serde(default)]
+    pub error_description: String,
+    /// The Reflector's progress status.
+    #[serde(default)]
+    pub progress: String,
+    /// Model calls made in this step.
+    pub calls: u32,
+    /// Tokens used in this step.
+    pub usage: TokenUsage,
+    /// Time per module.
+    pub times: ModuleTimes,
+    /// The Set-of-Marks image the Operator saw, when saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marks_screenshot: Option<String>,
 }
 
 /// Where runs, steps and (later) tips, shortcuts and user memory are kept.

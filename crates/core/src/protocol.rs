@@ -21,6 +21,14 @@ pub enum Op {
         /// The action.
         action: Action,
     },
+    /// Run an instruction with the agents (needs a configured model endpoint).
+    Run {
+        /// What to do, in words.
+        instruction: String,
+        /// Step budget; the configured default when omitted.
+        #[serde(default)]
+        max_steps: Option<u32>,
+    },
     /// Stop the current run at once.
     Cancel,
     /// Resume a run paused because the user took over (a no-op when nothing is paused).
@@ -112,6 +120,69 @@ pub enum Event {
         status: RunStatus,
         /// Summary or error.
         summary: String,
+    },
+    /// The Manager planned (or re-planned).
+    Planned {
+        /// Step index.
+        step: u32,
+        /// The overall plan.
+        plan: String,
+        /// The subgoal being worked on now.
+        subgoal: String,
+    },
+    /// One model call ended.
+    ModelCalled {
+        /// Step index.
+        step: u32,
+        /// The agent role.
+        role: String,
+        /// Time it took.
+        ms: u64,
+        /// Tokens used.
+        usage: crate::ports::TokenUsage,
+        /// The error, when the call or its answer's validation failed.
+        #[serde(default)]
+        error: Option<String>,
+    },
+    /// The Operator chose what to do.
+    Decided {
+        /// Step index.
+        step: u32,
+        /// Its reasoning.
+        thought: String,
+        /// The action (or shortcut call) in words.
+        action: String,
+        /// The Set-of-Marks image it saw, when saved.
+        #[serde(default)]
+        marks: Option<String>,
+    },
+    /// The Action Reflector judged the step.
+    Reflected {
+        /// Step index.
+        step: u32,
+        /// A, B or C.
+        outcome: crate::ports::Outcome,
+        /// What went wrong, for B and C.
+        error: String,
+        /// Progress so far.
+        progress: String,
+    },
+    /// An agent step ended: everything a progress line shows.
+    AgentStep {
+        /// Step index.
+        step: u32,
+        /// The subgoal.
+        subgoal: String,
+        /// The action in words.
+        action: String,
+        /// The outcome, when judged.
+        outcome: Option<crate::ports::Outcome>,
+        /// Model calls made in the step.
+        calls: u32,
+        /// Tokens used in the step.
+        usage: crate::ports::TokenUsage,
+        /// Time the step took.
+        ms: u64,
     },
     /// Something worth telling that is not an error.
     Notice {

@@ -263,6 +263,9 @@ impl Deskhand {
                 self.run(&request.describe(), &[request], on_event)
                     .map(Some)
             }
+            Op::Run { .. } => Err(HostError::Other(
+                "agent runs are not wired into this host yet".into(),
+            )),
             Op::Cancel => {
                 self.cancel();
                 Ok(None)

@@ -1,0 +1,190 @@
+//! What agents see each step (the [`Perceptor`] port) and what they learn across runs: Tips,
+//! Shortcuts and the record of every model call (the [`Experience`] port).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PortError;
+use crate::geometry::{CoordSpace, Frame};
+use crate::layout::LayoutTree;
+use crate::ports::TokenUsage;
+
+/// The Set-of-Marks screenshot sent to models: numbered boxes that match the tree's node ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarkedImage {
+    /// PNG bytes, base64.
+    pub png_base64: String,
+    /// Image width.
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// The space of the image's pixels; a point picked on it maps back to the desktop exactly.
+    pub space: CoordSpace,
+}
+
+/// One look at the desktop, as the agents use it.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// The fused layout tree; node ids are what the Operator targets.
+    pub tree: LayoutTree,
+    /// The captured frames (all monitors).
+    pub frames: Vec<Frame>,
+    /// The tree as compact text within the token budget asked for.
+    pub compact: String,
+    /// The Set-of-Marks image of the monitor with the active window, when asked for.
+    pub marks: Option<MarkedImage>,
+    /// The application of the active window ("mousepad"), when known.
+    pub app: Option<String>,
+    /// The title of the active window, when known.
+    pub window_title: Option<String>,
+    /// True when nothing changed since the previous observation.
+    pub unchanged: bool,
+    /// What perception fell back from ("accessibility unavailable: vision only").
+    pub notes: Vec<String>,
+    /// Time it took.
+    pub ms: u64,
+}
+
+/// What an observation should include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObserveOptions {
+    /// Token budget of the compact text.
+    pub budget_tokens: usize,
+    /// Render the Set-of-Marks image.
+    pub marks: bool,
+    /// Longest side of the Set-of-Marks image, in pixels (it is downscaled beyond that).
+    pub max_side: u32,
+}
+
+impl Default for ObserveOptions {
+    fn default() -> Self {
+        Self {
+            budget_tokens: 1_500,
+            marks: true,
+            max_side: 1_280,
+        }
+    }
+}
+
+/// Perceives the desktop for the agents (the perception crate, wired by the host).
+pub trait Perceptor: Send {
+    /// Looks at the desktop now.
+    fn observe(&mut self, options: &ObserveOptions) -> Result<Observation, PortError>;
+}
+
+/// A lesson learned from a run ("In Mousepad, Save As is ctrl+shift+s").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tip {
+    /// Id in the store (0 before it is stored).
+    #[serde(default)]
+    pub id: i64,
+    /// The application it applies to, lower case ("mousepad"); empty for any.
+    #[serde(default)]
+    pub app: String,
+    /// The lesson.
+    pub text: String,
+    /// The run that taught it.
+    #[serde(default)]
+    pub source_run: Option<i64>,
+    /// How many later runs were given it.
+    #[serde(default)]
+    pub uses: u32,
+    /// When it was learned, ms since the Unix epoch.
+    #[serde(default)]
+    pub created_ms: i64,
+}
+
+/// A parameter of a shortcut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShortcutParam {
+    /// Name, used as `{name}` in the steps.
+    pub name: String,
+    /// What to pass.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A reusable, parameterised sequence of atomic steps.
+///
+/// Each step is a command of the `deskhand do` language (`key ctrl+s`, `type "{text}"`,
+/// `click button 'Save'`) in which `{param}` is replaced by the argument; targets are found
+/// on the live screen before each step, so a shortcut adapts to where things are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Shortcut {
+    /// Id in the store (0 before it is stored).
+    #[serde(default)]
+    pub id: i64,
+    /// Unique name within its app, snake_case ("save_as").
+    pub name: String,
+    /// The application it works in, lower case; empty for any.
+    #[serde(default)]
+    pub app: String,
+    /// What it does.
+    pub description: String,
+    /// Its parameters.
+    #[serde(default)]
+    pub parameters: Vec<ShortcutParam>,
+    /// When it can be used, in words, for the models.
+    #[serde(default)]
+    pub precondition: String,
+    /// A description that must be found on screen before the first step (checked, e.g.
+    /// "menu 'File'"); none when anything goes.
+    #[serde(default)]
+    pub requires: Option<String>,
+    /// The steps: `deskhand do` commands with `{param}` placeholders.
+    pub steps: Vec<String>,
+    /// The run that created it.
+    #[serde(default)]
+    pub source_run: Option<i64>,
+    /// Times it was run.
+    #[serde(default)]
+    pub uses: u32,
+    /// Times it ran to the end.
+    #[serde(default)]
+    pub successes: u32,
+}
+
+/// One model call made during a run, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCallRecord {
+    /// Step index (the step the call belongs to).
+    pub step: u32,
+    /// The agent role ("manager", "operator", "reflector", "notetaker", "tips", "shortcuts").
+    pub role: String,
+    /// The request as sent (messages; images replaced by their size).
+    pub prompt: String,
+    /// The reply text, or empty when the call failed.
+    pub reply: String,
+    /// Tokens used.
+    pub usage: TokenUsage,
+    /// Time the call took.
+    pub ms: u64,
+    /// The error, when the call or its validation failed.
+    pub error: Option<String>,
+}
+
+/// Tips, shortcuts and the model-call log.
+pub trait Experience: Send {
+    /// Tips for an app (and app-independent ones) most relevant to a query, best first.
+    fn relevant_tips(&self, app: &str, query: &str, limit: usize) -> Result<Vec<Tip>, PortError>;
+    /// Shortcuts for an app (and app-independent ones) most relevant to a query, best first.
+    fn relevant_shortcuts(
+        &self,
+        app: &str,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Shortcut>, PortError>;
+    /// Stores a tip unless an equivalent one exists; returns the id of the stored or existing
+    /// tip.
+    fn add_tip(&mut self, tip: &Tip) -> Result<i64, PortError>;
+    /// Stores a shortcut; one with the same app and name is replaced (keeping its counts).
+    fn save_shortcut(&mut self, shortcut: &Shortcut) -> Result<i64, PortError>;
+    /// Counts a run of a shortcut.
+    fn shortcut_used(&mut self, id: i64, succeeded: bool) -> Result<(), PortError>;
+    /// Counts tips given to a run.
+    fn tips_used(&mut self, ids: &[i64]) -> Result<(), PortError>;
+    /// Appends a model call to a run's log; durable once this returns.
+    fn record_call(&mut self, run: i64, call: &ModelCallRecord) -> Result<(), PortError>;
+    /// The model calls of a run, in order.
+    fn calls(&self, run: i64) -> Result<Vec<ModelCallRecord>, PortError>;
+}
