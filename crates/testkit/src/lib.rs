@@ -9,6 +9,9 @@ use deskhand_core::{LayoutNode, LayoutTree};
 use deskhand_perception::AtspiReader;
 pub use deskhand_xsession::{AppHandle, DesktopOptions, SessionError, VirtualDesktop};
 
+pub mod model_server;
+pub use model_server::{node_id, RecordedRequest, Reply, ScriptedModelServer};
+
 /// A desktop with one application started and its tree on the accessibility bus.
 pub struct AppSession {
     /// The desktop (dropping it stops everything).
