@@ -2,8 +2,10 @@
 //! [`Config`]. Layers: defaults < config file < environment < command line. This module is
 //! the one place that reads environment variables.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use deskhand_models::ModelSettings;
 use serde::Deserialize;
 
 /// Values as written in the config file; every field optional, unknown keys refused.
@@ -22,6 +24,67 @@ pub struct RawConfig {
     pub confirm_timeout_ms: Option<u64>,
     /// The global hotkey that stops a run at once (default "ctrl+alt+Escape").
     pub kill_chord: Option<String>,
+    /// Model endpoints, a default and per agent role (`[models.default]`,
+    /// `[models.roles.manager]`). Nothing is sent anywhere unless one is configured.
+    pub models: Option<ModelSettings>,
+    /// Limits and switches of agent runs (`[agent]`).
+    pub agent: Option<AgentSettings>,
+}
+
+/// The `[agent]` section: limits and switches of `deskhand run`. Every field is optional;
+/// what is left out keeps the agent runtime's default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Most steps a run takes before it stops as failed.
+    pub max_steps: Option<u32>,
+    /// Consecutive failed steps (outcome B or C) that stop a run.
+    pub max_failures: Option<u32>,
+    /// Identical actions in a row that stop a run.
+    pub max_repeats: Option<u32>,
+    /// Consecutive failures after which the Manager is told the run is potentially stuck.
+    pub escalate_after: Option<u32>,
+    /// Token budget of the compact layout tree in prompts.
+    pub budget_tokens: Option<usize>,
+    /// Longest side of the Set-of-Marks image sent to models, in pixels.
+    pub max_image_side: Option<u32>,
+    /// Tips given to the Manager and Operator.
+    pub tips: Option<usize>,
+    /// Shortcuts offered to the Operator.
+    pub shortcuts: Option<usize>,
+    /// Learn tips and shortcuts after a run.
+    pub learn: Option<bool>,
+    /// Send screenshots to models (off: text only).
+    pub images: Option<bool>,
+}
+
+impl AgentSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("max_steps", self.max_steps),
+            ("max_failures", self.max_failures),
+            ("max_repeats", self.max_repeats),
+            ("escalate_after", self.escalate_after),
+        ];
+        for (name, value) in positive {
+            if value == Some(0) {
+                return Err(ConfigError::Invalid(format!(
+                    "[agent] {name} = 0: it must be at least 1"
+                )));
+            }
+        }
+        if let Some(side) = self.max_image_side.filter(|s| !(64..=8192).contains(s)) {
+            return Err(ConfigError::Invalid(format!(
+                "[agent] max_image_side = {side} is outside 64..=8192"
+            )));
+        }
+        if let Some(budget) = self.budget_tokens.filter(|b| *b < 100) {
+            return Err(ConfigError::Invalid(format!(
+                "[agent] budget_tokens = {budget} is too small (at least 100)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Command-line overrides.
@@ -38,6 +101,8 @@ pub struct Overrides {
 pub struct Config {
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// Where the config file is looked for when none is named.
+    pub default_file: PathBuf,
     /// Database and screenshots.
     pub data_dir: PathBuf,
     /// ONNX Runtime library and models.
@@ -56,6 +121,11 @@ pub struct Config {
     pub dbus_address: Option<String>,
     /// True when the environment says this is a Wayland session.
     pub wayland: bool,
+    /// Model endpoints: the file's `[models]` with the environment's DESKHAND_*MODEL*
+    /// variables over it.
+    pub models: ModelSettings,
+    /// The `[agent]` section, validated.
+    pub agent: AgentSettings,
 }
 
 /// A configuration that cannot be used.
@@ -103,6 +173,8 @@ pub struct Env {
     pub dbus: Option<String>,
     /// WAYLAND_DISPLAY or XDG_SESSION_TYPE=wayland.
     pub wayland: bool,
+    /// DESKHAND_MODEL*, DESKHAND_<ROLE>_MODEL* (model endpoints; never keys).
+    pub models: BTreeMap<String, String>,
 }
 
 impl Env {
@@ -121,6 +193,11 @@ impl Env {
             dbus: var("DBUS_SESSION_BUS_ADDRESS"),
             wayland: var("WAYLAND_DISPLAY").is_some()
                 || var("XDG_SESSION_TYPE").is_some_and(|t| t == "wayland"),
+            models: std::env::vars()
+                .filter(|(k, v)| {
+                    k.starts_with("DESKHAND_") && k.contains("_MODEL") && !v.trim().is_empty()
+                })
+                .collect(),
         }
     }
 }
@@ -179,6 +256,13 @@ impl Config {
             .unwrap_or_else(|| "ctrl+alt+Escape".to_string());
         deskhand_core::KeyChord::parse(&kill_chord)
             .map_err(|e| ConfigError::Invalid(format!("kill_chord: {e}")))?;
+        let models = raw
+            .models
+            .unwrap_or_default()
+            .with_env(|name| env.models.get(name).cloned())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let agent = raw.agent.unwrap_or_default();
+        agent.validate()?;
         let settle_max_ms = raw.settle_max_ms.unwrap_or(2_000);
         if !(50..=60_000).contains(&settle_max_ms) {
             return Err(ConfigError::Invalid(format!(
@@ -187,6 +271,7 @@ impl Config {
         }
         Ok(Config {
             config_file: file,
+            default_file,
             data_dir,
             cache_dir,
             settle_max_ms,
@@ -196,6 +281,8 @@ impl Config {
             display: env.display.clone(),
             dbus_address: env.dbus.clone(),
             wayland: env.wayland,
+            models,
+            agent,
         })
     }
 
@@ -217,6 +304,11 @@ impl Config {
     /// The screenshots directory.
     pub fn screenshots(&self) -> PathBuf {
         self.data_dir.join("screenshots")
+    }
+
+    /// The config file models are configured in: the one read, else the default path.
+    pub fn config_path(&self) -> PathBuf {
+        self.config_file.clone().unwrap_or_else(|| self.default_file.clone())
     }
 }
 
@@ -291,5 +383,44 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("missing.toml"));
+    }
+
+    #[test]
+    fn models_and_agent_sections_with_env_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::resolve(&env(dir.path()), &Overrides::default()).unwrap();
+        assert!(!c.models.is_configured(), "nothing configured by default");
+        assert_eq!(c.agent, AgentSettings::default());
+
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[models.default]\nbase_url = \"http://127.0.0.1:9/v1\"\nmodel = \"big\"\n\
+             [models.roles.notetaker]\nmodel = \"small\"\n\
+             [agent]\nmax_steps = 7\nlearn = false\n",
+        )
+        .unwrap();
+        let cli = Overrides {
+            config_file: Some(file.clone()),
+            ..Default::default()
+        };
+        let mut e = env(dir.path());
+        e.models
+            .insert("DESKHAND_MANAGER_MODEL".into(), "strong".into());
+        let c = Config::resolve(&e, &cli).unwrap();
+        assert!(c.models.is_configured());
+        let model = |role: &str| c.models.endpoint(role).unwrap().unwrap().model;
+        assert_eq!(model("operator"), "big");
+        assert_eq!(model("notetaker"), "small");
+        assert_eq!(model("manager"), "strong");
+        assert_eq!(c.agent.max_steps, Some(7));
+        assert_eq!(c.agent.learn, Some(false));
+
+        std::fs::write(&file, "[agent]\nmax_steps = 0\n").unwrap();
+        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        assert!(err.contains("max_steps"), "{err}");
+        std::fs::write(&file, "[agent]\nmax_step = 3\n").unwrap();
+        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        assert!(err.contains("max_step"), "{err}");
     }
 }

@@ -7,8 +7,10 @@ pub mod confirm;
 pub mod demo;
 pub mod doctor;
 pub mod look;
+pub mod perceptor;
 mod session;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use look::LookOptions;
+pub use perceptor::HostPerceptor;
 pub use session::{Deskhand, HostError, Perception};
