@@ -3,9 +3,11 @@
 //! behind `deskhand do`: perceive, resolve, act, settle, record — one step per command.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod agent;
 pub mod effect;
 pub mod execute;
 pub mod runner;
 pub mod settle;
 
-pub use runner::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
+pub use agent::{AgentConfig, AgentMemory, AgentOutcome, AgentPorts, AgentRunner};
+pub use runner::{Artifacts, DirectRunner, Ports, RunError, RunOutcome, StepRequest};

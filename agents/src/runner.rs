@@ -13,7 +13,8 @@ use deskhand_core::ports::{
     ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
 };
 use deskhand_core::{
-    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, NodeId, NodeState, PortError, Target,
+    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, NodeState,
+    PortError, Target,
 };
 
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
@@ -26,6 +27,14 @@ use crate::settle::{
 pub trait Artifacts {
     /// Saves the frames shown after a step; returns where.
     fn save_screenshot(&self, run: i64, step: u32, frames: &[Frame]) -> Result<String, PortError>;
+    /// Saves the Set-of-Marks image an agent step was decided on; returns where. Stores that
+    /// keep no images say so with an `Unavailable` error, and the run goes on without it.
+    fn save_marks(&self, run: i64, step: u32, image: &MarkedImage) -> Result<String, PortError> {
+        let _ = (run, step, image);
+        Err(PortError::unavailable(
+            "this store keeps no Set-of-Marks images",
+        ))
+    }
 }
 
 /// The ports one run uses.
@@ -263,7 +272,7 @@ impl DirectRunner {
         on_event: &mut dyn FnMut(Event),
         t0: Instant,
     ) -> Result<Vec<Frame>, String> {
-        let (screen, accessibility) = (ports.screen, ports.accessibility);
+        let accessibility = ports.accessibility;
         let (action, tree) = match request {
             StepRequest::Command(text) => {
                 let command = Command::parse(text).map_err(step_error)?;
@@ -300,19 +309,35 @@ impl DirectRunner {
                 ms: step.perceive_ms,
             });
         }
+        self.act(ports, step, &action, tree.as_ref(), on_event)
+    }
+
+    /// Executes one validated action whose node targets refer to `tree`: resolves targets to
+    /// desktop points, checks the policy, sends the input, waits for the screen to settle and
+    /// records what changed. Returns the settled frames.
+    pub(crate) fn act(
+        &self,
+        ports: &mut Ports<'_>,
+        step: &mut StepRecord,
+        action: &Action,
+        tree: Option<&LayoutTree>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<Vec<Frame>, String> {
+        let (screen, accessibility) = (ports.screen, ports.accessibility);
+        action.validate().map_err(step_error)?;
         let monitors = screen.monitors().map_err(step_error)?;
         let resolved = action
             .targets()
             .into_iter()
-            .map(|t| resolve_target(t, tree.as_ref(), &monitors))
+            .map(|t| resolve_target(t, tree, &monitors))
             .collect::<Result<Vec<_>, _>>()
             .map_err(step_error)?;
         let points: Vec<_> = resolved.iter().map(|r| r.point).collect();
-        let events = input_events(&action, &points).map_err(step_error)?;
+        let events = input_events(action, &points).map_err(step_error)?;
         step.action = Some(action.clone());
         step.point = points.first().copied();
         step.target = resolved.first().map(|r| r.description.clone());
-        self.check_policy(ports, &action, tree.as_ref(), step, on_event)?;
+        self.check_policy(ports, action, tree, step, on_event)?;
         on_event(Event::ActionStarted {
             step: step.index,
             action: action.clone(),
@@ -320,19 +345,19 @@ impl DirectRunner {
             target: step.target.clone(),
         });
         // Focus before the action, to tell whether it moved (from the tree already read).
-        let focus_before = match (&tree, accessibility) {
+        let focus_before = match (tree, accessibility) {
             (Some(t), _) => Some(FocusSnapshot::of(t)),
             (None, Some(a11y)) => read_focus(a11y, &self.tree_limits),
             (None, None) => None,
         };
         let aimed_at = focus_before
             .as_ref()
-            .and_then(|f| target_window(&action, tree.as_ref(), f));
-        let opener = opens_something(&action, tree.as_ref());
+            .and_then(|f| target_window(action, tree, f));
+        let opener = opens_something(action, tree);
         // The frame before the action, to tell what the action changed.
         let before = screen.capture_all().map_err(step_error)?;
         let t_act = Instant::now();
-        match &action {
+        match action {
             Action::Wait { ms } => std::thread::sleep(Duration::from_millis(*ms)),
             Action::OpenApp { name } => {
                 let apps = ports.apps.ok_or("starting apps is not available here")?;
@@ -358,7 +383,7 @@ impl DirectRunner {
         // One read after the action serves focus and the typed-text check.
         let after = accessibility.and_then(|a11y| focused_tree(a11y, &self.tree_limits));
         let focus_after = after.as_ref().map(FocusSnapshot::of);
-        let text_verified = match &action {
+        let text_verified = match action {
             Action::Type { text } => self.verify_typed(accessibility, text, after),
             _ => None,
         };
@@ -428,7 +453,11 @@ impl DirectRunner {
     }
 
     /// When the user has taken over, pauses until they say to go on. False means stop.
-    fn wait_while_user_acts(&self, ports: &Ports<'_>, on_event: &mut dyn FnMut(Event)) -> bool {
+    pub(crate) fn wait_while_user_acts(
+        &self,
+        ports: &Ports<'_>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> bool {
         let Some(presence) = ports.presence else {
             return true;
         };

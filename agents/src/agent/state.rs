@@ -1,0 +1,82 @@
+//! What the roles share during a run (Mobile-Agent-E's information pool).
+
+use deskhand_core::ports::Outcome;
+use deskhand_core::{Shortcut, Tip};
+
+/// One attempted step, for the history the roles see.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    /// Step index.
+    pub step: u32,
+    /// The action (or shortcut call) in words.
+    pub action: String,
+    /// The `deskhand do` command equivalent, when there is one (for learning shortcuts).
+    pub command: Option<String>,
+    /// The outcome.
+    pub outcome: Option<Outcome>,
+    /// What went wrong, for B and C.
+    pub error: String,
+}
+
+/// The information pool of one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunState {
+    /// The user's instruction.
+    pub instruction: String,
+    /// The application the run works in (the app in front when last seen).
+    pub app: String,
+    /// The Manager's plan.
+    pub plan: String,
+    /// The current subgoal.
+    pub subgoal: String,
+    /// Subgoals done.
+    pub completed: String,
+    /// The Reflector's latest progress note.
+    pub progress: String,
+    /// The Notetaker's notes.
+    pub notes: String,
+    /// Whether the Manager asked for notes on the current subgoal.
+    pub needs_notes: bool,
+    /// Tips retrieved for this run.
+    pub tips: Vec<Tip>,
+    /// Shortcuts retrieved for this run.
+    pub shortcuts: Vec<Shortcut>,
+    /// Every attempt so far.
+    pub history: Vec<Attempt>,
+    /// Failed (B/C) outcomes in a row.
+    pub failures_in_row: u32,
+    /// Escalate to the Manager after this many failures in a row.
+    pub escalate_after: u32,
+}
+
+impl RunState {
+    /// The "potentially stuck" block for the Manager: the failed attempts in a row, when
+    /// there are at least `escalate_after` of them.
+    pub fn stuck_block(&self) -> Option<String> {
+        if self.escalate_after == 0 || self.failures_in_row < self.escalate_after {
+            return None;
+        }
+        let failed: Vec<String> = self
+            .history
+            .iter()
+            .rev()
+            .take(self.failures_in_row as usize)
+            .rev()
+            .map(|a| {
+                format!(
+                    "- step {}: {} -> outcome {}: {}",
+                    a.step,
+                    a.action,
+                    a.outcome.map(|o| o.as_str()).unwrap_or("?"),
+                    a.error
+                )
+            })
+            .collect();
+        Some(format!(
+            "The last {} attempts failed. Rethink the current subgoal or how to reach it; do not \
+             repeat these:\n{}",
+            self.failures_in_row,
+            failed.join("\n")
+        ))
+    }
+}
