@@ -27,11 +27,33 @@ pub enum EvalCmd {
         #[arg(long)]
         no_dialogs: bool,
     },
+    /// Real-app tasks (OSWorld-shaped task files): list and validate them, or with `--check`
+    /// run each three ways (no agent, correct solution, mistake) in fresh desktops.
+    Tasks {
+        /// The task directory.
+        #[arg(long, default_value = "eval/tasks")]
+        dir: PathBuf,
+        /// The solutions directory (default: `solutions` next to the task directory).
+        #[arg(long)]
+        solutions: Option<PathBuf>,
+        /// Only the task with this id (repeatable).
+        #[arg(long)]
+        id: Vec<String>,
+        /// Run the three-way check; exits 1 unless every task scores (0, 1, 0).
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Runs a benchmark and prints its report (a table, or JSON with `--json`).
 pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
     match cmd {
+        EvalCmd::Tasks {
+            dir,
+            solutions,
+            id,
+            check,
+        } => tasks(&dir, solutions, &id, check, json),
         EvalCmd::Grounding {
             apps,
             resolutions,
@@ -71,4 +93,97 @@ pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `deskhand eval tasks`: a table of the tasks, or of their three-way check.
+fn tasks(
+    dir: &Path,
+    solutions: Option<PathBuf>,
+    ids: &[String],
+    check: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use deskhand_eval::tasks;
+    let mut specs = tasks::load_tasks(dir)?;
+    if !ids.is_empty() {
+        if let Some(missing) = ids.iter().find(|i| !specs.iter().any(|s| &s.id == *i)) {
+            anyhow::bail!("no task {missing:?} in {}", dir.display());
+        }
+        specs.retain(|s| ids.contains(&s.id));
+    }
+    if !check {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&specs)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("{:<32} {:<12} {:>5} {:<40}", "task", "apps", "steps", "metrics");
+        for s in &specs {
+            let ev = tasks::parse_evaluator(s)?;
+            let metrics: Vec<&str> = ev.checks.iter().map(|c| c.func.as_str()).collect();
+            println!(
+                "{:<32} {:<12} {:>5} {:<40}",
+                s.id,
+                s.related_apps.join(","),
+                s.config.len(),
+                metrics.join(",")
+            );
+        }
+        println!("{} task(s) valid in {}", specs.len(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sol_dir = solutions.unwrap_or_else(|| {
+        dir.parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("solutions")
+    });
+    let runner = tasks::DeskhandRunner::new(std::env::current_exe()?);
+    let mut results = Vec::new();
+    let mut all_ok = true;
+    if !json {
+        println!(
+            "{:<32} {:>8} {:>8} {:>8}  ok",
+            "task", "no_agent", "correct", "mistake"
+        );
+    }
+    for s in &specs {
+        let solution = tasks::load_solution(&sol_dir, &s.id)?;
+        let three = tasks::check_task(s, &solution, &runner)?;
+        all_ok &= three.ok();
+        if !json {
+            println!(
+                "{:<32} {:>8} {:>8} {:>8}  {}",
+                s.id,
+                three.no_agent.score,
+                three.correct.score,
+                three.mistake.score,
+                if three.ok() { "yes" } else { "NO" }
+            );
+            if !three.ok() {
+                for (name, score) in [
+                    ("no_agent", &three.no_agent),
+                    ("correct", &three.correct),
+                    ("mistake", &three.mistake),
+                ] {
+                    for d in &score.details {
+                        println!("    {name}: {d}");
+                    }
+                }
+            }
+        }
+        results.push(serde_json::json!({"id": s.id, "ok": three.ok(), "check": three}));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        println!(
+            "{} of {} task(s) check out (0, 1, 0)",
+            results.iter().filter(|r| r["ok"] == true).count(),
+            results.len()
+        );
+    }
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

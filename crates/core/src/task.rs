@@ -33,6 +33,12 @@ pub struct TaskSpec {
     pub config: Vec<SetupStep>,
     /// How the outcome is judged.
     pub evaluator: serde_json::Value,
+    /// The desktop the task starts in, e.g. "xvfb-openbox-1280x800" (default 1280x800).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
+    /// Where the task comes from (free text, e.g. "local-poc").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 fn default_max_steps() -> u32 {

@@ -15,6 +15,7 @@ mod error;
 pub mod grounders;
 pub mod grounding;
 mod score;
+pub mod tasks;
 pub mod tol;
 mod truth;
 
