@@ -1,11 +1,17 @@
-//! Deskhand's memory in one SQLite file (WAL, versioned migrations). This first version keeps
-//! runs and their steps; each step is committed before the next one starts, so a process
-//! killed mid-run leaves a consistent file whose open run is marked interrupted next time.
+//! Deskhand's memory in one SQLite file (WAL, versioned migrations): runs, their steps and
+//! model calls, and what agents learn across runs (tips and shortcuts, searched with FTS5).
+//! Each step and call is committed before the next one starts, so a process killed mid-run
+//! leaves a consistent file whose open run is marked interrupted next time.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+mod experience;
 mod migrations;
 mod runs;
 
+pub use experience::{
+    normalize_tip, validate_shortcut, ExperienceExport, ImportReport, EXPORT_VERSION,
+    TIP_SIMILARITY,
+};
 pub use runs::SqliteMemory;
 
 /// Why the store could not be used.

@@ -35,6 +35,81 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE steps ADD COLUMN effect_json TEXT;",
     // 3: the policy's decision for each action (allowed ones too).
     "ALTER TABLE steps ADD COLUMN policy_json TEXT;",
+    // 4: what an agent step adds (subgoal, thought, outcome, calls, tokens, module times).
+    "ALTER TABLE steps ADD COLUMN agent_json TEXT;",
+    // 5: every model call of a run, in order.
+    "CREATE TABLE model_calls (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        ms INTEGER NOT NULL,
+        error TEXT,
+        PRIMARY KEY (run_id, seq)
+    );",
+    // 6: tips (lessons), searchable by words.
+    "CREATE TABLE tips (
+        id INTEGER PRIMARY KEY,
+        app TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL,
+        norm_text TEXT NOT NULL,
+        source_run INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE INDEX tips_by_app ON tips(app, norm_text);
+    CREATE VIRTUAL TABLE tips_fts USING fts5(
+        text, content='tips', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER tips_ai AFTER INSERT ON tips BEGIN
+        INSERT INTO tips_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER tips_ad AFTER DELETE ON tips BEGIN
+        INSERT INTO tips_fts(tips_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER tips_au AFTER UPDATE OF text ON tips BEGIN
+        INSERT INTO tips_fts(tips_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO tips_fts(rowid, text) VALUES (new.id, new.text);
+    END;",
+    // 7: shortcuts, unique by app and name, searchable by name, description and precondition.
+    "CREATE TABLE shortcuts (
+        id INTEGER PRIMARY KEY,
+        app TEXT NOT NULL DEFAULT '',
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        parameters_json TEXT NOT NULL,
+        precondition TEXT NOT NULL DEFAULT '',
+        requires TEXT,
+        steps_json TEXT NOT NULL,
+        source_run INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        successes INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        UNIQUE (app, name)
+    );
+    CREATE VIRTUAL TABLE shortcuts_fts USING fts5(
+        name, description, precondition, content='shortcuts', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER shortcuts_ai AFTER INSERT ON shortcuts BEGIN
+        INSERT INTO shortcuts_fts(rowid, name, description, precondition)
+            VALUES (new.id, new.name, new.description, new.precondition);
+    END;
+    CREATE TRIGGER shortcuts_ad AFTER DELETE ON shortcuts BEGIN
+        INSERT INTO shortcuts_fts(shortcuts_fts, rowid, name, description, precondition)
+            VALUES ('delete', old.id, old.name, old.description, old.precondition);
+    END;
+    CREATE TRIGGER shortcuts_au AFTER UPDATE OF name, description, precondition ON shortcuts BEGIN
+        INSERT INTO shortcuts_fts(shortcuts_fts, rowid, name, description, precondition)
+            VALUES ('delete', old.id, old.name, old.description, old.precondition);
+        INSERT INTO shortcuts_fts(rowid, name, description, precondition)
+            VALUES (new.id, new.name, new.description, new.precondition);
+    END;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

@@ -13,8 +13,8 @@ use crate::MemoryError;
 /// The SQLite-backed store.
 #[derive(Debug)]
 pub struct SqliteMemory {
-    conn: Connection,
-    path: PathBuf,
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
     interrupted: usize,
 }
 
@@ -75,7 +75,7 @@ impl SqliteMemory {
         &self.path
     }
 
-    fn port_error(&self, e: rusqlite::Error) -> PortError {
+    pub(crate) fn port_error(&self, e: rusqlite::Error) -> PortError {
         PortError::failed(format!("database {}: {e}", self.path.display()))
     }
 }
@@ -118,11 +118,12 @@ impl MemoryStore for SqliteMemory {
         let effect = to_json(s.effect.as_ref(), "effect")?;
         let policy = to_json(s.policy.as_ref(), "policy decision")?;
         let action = to_json(s.action.as_ref(), "action")?;
+        let agent = to_json(s.agent.as_ref(), "agent step")?;
         self.conn
             .execute(
                 "INSERT INTO steps (run_id, idx, request, action_json, point_x, point_y, target, ok,
-                    error, screenshot, perceive_ms, act_ms, started_ms, effect_json, policy_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    error, screenshot, perceive_ms, act_ms, started_ms, effect_json, policy_json, agent_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     run,
                     s.index,
@@ -138,7 +139,8 @@ impl MemoryStore for SqliteMemory {
                     s.act_ms as i64,
                     s.started_ms,
                     effect,
-                    policy
+                    policy,
+                    agent
                 ],
             )
             .map_err(|e| self.port_error(e))?;
@@ -191,7 +193,7 @@ impl MemoryStore for SqliteMemory {
             .conn
             .prepare(
                 "SELECT idx, request, action_json, point_x, point_y, target, ok, error, screenshot,
-                    perceive_ms, act_ms, started_ms, effect_json, policy_json FROM steps WHERE run_id = ?1 ORDER BY idx",
+                    perceive_ms, act_ms, started_ms, effect_json, policy_json, agent_json FROM steps WHERE run_id = ?1 ORDER BY idx",
             )
             .map_err(|e| self.port_error(e))?;
         let rows = stmt
@@ -219,7 +221,9 @@ impl MemoryStore for SqliteMemory {
                     policy: r
                         .get::<_, Option<String>>(13)?
                         .and_then(|p| serde_json::from_str(&p).ok()),
-                    agent: None,
+                    agent: r
+                        .get::<_, Option<String>>(14)?
+                        .and_then(|a| serde_json::from_str(&a).ok()),
                 })
             })
             .map_err(|e| self.port_error(e))?

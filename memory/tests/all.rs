@@ -12,7 +12,9 @@ use deskhand_core::ports::{
 use deskhand_core::{Action, KeyChord, Point, Rect};
 use deskhand_memory::SqliteMemory;
 
-fn step(index: u32) -> StepRecord {
+mod suite;
+
+pub(crate) fn step(index: u32) -> StepRecord {
     StepRecord {
         index,
         request: "key ctrl+s".into(),

@@ -1,0 +1,2 @@
+mod experience;
+mod kill;
