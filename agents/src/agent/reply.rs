@@ -442,3 +442,207 @@ pub fn shortcuts_schema() -> Value {
         "required": ["shortcuts"]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deskhand_core::{LayoutNode, NodeSource, NodeState, Rect, ShortcutParam};
+
+    fn screen() -> (LayoutTree, Vec<Monitor>) {
+        let mut window = LayoutNode::new("w1", "frame", NodeSource::Accessibility);
+        window.name = "notes.txt - Mousepad".into();
+        window.bounds = Some(Rect::new(0, 0, 800, 600));
+        window.states = vec![NodeState::Showing, NodeState::Visible, NodeState::Active];
+        let mut save = LayoutNode::new("a7", "push button", NodeSource::Accessibility);
+        save.name = "Save".into();
+        save.bounds = Some(Rect::new(10, 40, 60, 24));
+        save.states = vec![NodeState::Showing, NodeState::Visible, NodeState::Enabled];
+        window.children.push(save);
+        let mut root = LayoutNode::new("screen", "screen", NodeSource::Display);
+        root.bounds = Some(Rect::new(0, 0, 1280, 800));
+        root.children.push(window);
+        let monitor = Monitor {
+            index: 0,
+            name: "screen".into(),
+            bounds: Rect::new(0, 0, 1280, 800),
+            scale: 1.0,
+            primary: false,
+        };
+        (LayoutTree { root }, vec![monitor])
+    }
+
+    fn offered() -> Vec<Shortcut> {
+        vec![Shortcut {
+            id: 1,
+            name: "save_as".into(),
+            app: "mousepad".into(),
+            description: "Save under a name".into(),
+            parameters: vec![ShortcutParam {
+                name: "filename".into(),
+                description: String::new(),
+            }],
+            precondition: String::new(),
+            requires: None,
+            steps: vec!["key ctrl+shift+s".into(), "type \"{filename}\"".into()],
+            source_run: None,
+            uses: 0,
+            successes: 0,
+        }]
+    }
+
+    fn check(text: &str) -> Result<OperatorReply, String> {
+        let (tree, monitors) = screen();
+        validate_operator(text, &tree, &monitors, &offered())
+    }
+
+    #[test]
+    fn valid_answers_pass_with_prose_and_fences_around_them() {
+        let plain =
+            r#"{"thought":"save","action":{"kind":"click","target":{"by":"node","id":"a7"}}}"#;
+        assert!(matches!(
+            check(plain).unwrap().decision,
+            Decision::Act(Action::Click { .. })
+        ));
+        let fenced = format!("Sure! Here is my answer:\n```json\n{plain}\n```\nGood luck.");
+        assert!(check(&fenced).is_ok());
+        let key = r#"{"thought":"t","action":{"kind":"key","chord":"ctrl+s"}}"#;
+        assert!(check(key).is_ok());
+        let call =
+            r#"{"thought":"t","shortcut":{"name":"save_as","arguments":{"filename":"a.txt"}}}"#;
+        match check(call).unwrap().decision {
+            Decision::Shortcut(s, args) => {
+                assert_eq!(s.name, "save_as");
+                assert_eq!(args["filename"], "a.txt");
+            }
+            other => panic!("{other:?}"),
+        }
+        let done = r#"{"thought":"t","subgoal_complete":true}"#;
+        assert_eq!(check(done).unwrap().decision, Decision::SubgoalComplete);
+        let point =
+            r#"{"thought":"t","action":{"kind":"click","target":{"by":"point","x":100,"y":200}}}"#;
+        assert!(check(point).is_ok());
+    }
+
+    /// The corpus of malformed answers: none of them may validate, so none can execute.
+    #[test]
+    fn malformed_operator_answers_never_validate() {
+        let corpus: &[(&str, &str)] = &[
+            ("empty", ""),
+            ("prose only", "I would click the Save button."),
+            (
+                "truncated JSON",
+                r#"{"thought":"x","action":{"kind":"click","target":{"by":"node","id":"a7"}"#,
+            ),
+            ("JSON array", r#"[{"kind":"click"}]"#),
+            ("a bare string", r#""click a7""#),
+            (
+                "trailing comma",
+                r#"{"thought":"x","action":{"kind":"key","chord":"ctrl+s",}}"#,
+            ),
+            (
+                "single quotes",
+                r#"{'thought':'x','action':{'kind':'key','chord':'ctrl+s'}}"#,
+            ),
+            (
+                "unknown action kind",
+                r#"{"thought":"x","action":{"kind":"teleport","target":{"by":"node","id":"a7"}}}"#,
+            ),
+            ("missing action", r#"{"thought":"I am thinking"}"#),
+            ("action null", r#"{"thought":"x","action":null}"#),
+            (
+                "node id not on screen",
+                r#"{"thought":"x","action":{"kind":"click","target":{"by":"node","id":"a99"}}}"#,
+            ),
+            (
+                "point off screen",
+                r#"{"thought":"x","action":{"kind":"click","target":{"by":"point","x":5000,"y":10}}}"#,
+            ),
+            (
+                "negative point",
+                r#"{"thought":"x","action":{"kind":"click","target":{"by":"point","x":-3,"y":10}}}"#,
+            ),
+            (
+                "missing target",
+                r#"{"thought":"x","action":{"kind":"click"}}"#,
+            ),
+            (
+                "target as text",
+                r#"{"thought":"x","action":{"kind":"click","target":"Save"}}"#,
+            ),
+            (
+                "unknown field in action",
+                r#"{"thought":"x","action":{"kind":"key","chord":"ctrl+s","times":3}}"#,
+            ),
+            (
+                "bad key chord",
+                r#"{"thought":"x","action":{"kind":"key","chord":"ctrl+nosuchkey"}}"#,
+            ),
+            (
+                "empty text",
+                r#"{"thought":"x","action":{"kind":"type","text":""}}"#,
+            ),
+            (
+                "wait too long",
+                r#"{"thought":"x","action":{"kind":"wait","ms":3600000}}"#,
+            ),
+            (
+                "zero scroll",
+                r#"{"thought":"x","action":{"kind":"scroll","target":{"by":"node","id":"a7"},"amount":{"dx":0,"dy":0}}}"#,
+            ),
+            (
+                "ask_user in a run",
+                r#"{"thought":"x","action":{"kind":"ask_user","question":"which file?"}}"#,
+            ),
+            (
+                "action and shortcut",
+                r#"{"thought":"x","action":{"kind":"key","chord":"ctrl+s"},"shortcut":{"name":"save_as","arguments":{"filename":"a"}}}"#,
+            ),
+            (
+                "unknown shortcut",
+                r#"{"thought":"x","shortcut":{"name":"format_disk","arguments":{}}}"#,
+            ),
+            (
+                "shortcut missing argument",
+                r#"{"thought":"x","shortcut":{"name":"save_as","arguments":{}}}"#,
+            ),
+            (
+                "shortcut extra argument",
+                r#"{"thought":"x","shortcut":{"name":"save_as","arguments":{"filename":"a","mode":"w"}}}"#,
+            ),
+            (
+                "shortcut argument object",
+                r#"{"thought":"x","shortcut":{"name":"save_as","arguments":{"filename":{"a":1}}}}"#,
+            ),
+            (
+                "drag to a missing node",
+                r#"{"thought":"x","action":{"kind":"drag","from":{"by":"node","id":"a7"},"to":{"by":"node","id":"zz"}}}"#,
+            ),
+            (
+                "thought is a number",
+                r#"{"thought":5,"action":{"kind":"key","chord":"ctrl+s"}}"#,
+            ),
+        ];
+        assert!(corpus.len() >= 20);
+        for (name, text) in corpus {
+            match check(text) {
+                Err(why) => assert!(!why.is_empty(), "{name}: empty error"),
+                Ok(reply) => panic!("{name}: validated as {reply:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_roles_reject_what_does_not_fit_their_schema() {
+        assert!(parse::<ReflectorReply>(
+            r#"{"outcome":"D","error_description":"","progress":"","subgoal_done":false}"#
+        )
+        .is_err());
+        assert!(parse::<ReflectorReply>(r#"{"error_description":"x"}"#).is_err());
+        let r: ReflectorReply = parse(r#"Verdict: {"outcome":"B","error_description":"menu closed","progress":"","subgoal_done":false}"#).unwrap();
+        assert_eq!(r.outcome, Outcome::B);
+        assert!(parse::<ManagerReply>(r#"{"thought":"x"}"#).is_err());
+        let m: ManagerReply =
+            parse(r#"{"thought":"x","plan":"1. a","current_subgoal":"Finished."}"#).unwrap();
+        assert!(m.finished());
+    }
+}
