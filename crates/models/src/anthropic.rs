@@ -22,7 +22,10 @@ pub struct AnthropicBackend {
 
 impl AnthropicBackend {
     /// A backend for the endpoint, sending `api_key` as `x-api-key` when there is one.
-    pub fn new(endpoint: Endpoint, api_key: Option<String>) -> Result<AnthropicBackend, ModelError> {
+    pub fn new(
+        endpoint: Endpoint,
+        api_key: Option<String>,
+    ) -> Result<AnthropicBackend, ModelError> {
         Ok(AnthropicBackend {
             http: Http::new(endpoint, api_key)?,
         })

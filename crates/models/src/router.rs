@@ -9,7 +9,9 @@ use deskhand_core::PortError;
 use crate::anthropic::AnthropicBackend;
 use crate::error::ModelError;
 use crate::openai::OpenAiBackend;
-use crate::settings::{Endpoint, EndpointKind, ModelSettings, DEFAULT_MAX_IMAGE_SIDE, HOW_TO_CONFIGURE};
+use crate::settings::{
+    Endpoint, EndpointKind, ModelSettings, DEFAULT_MAX_IMAGE_SIDE, HOW_TO_CONFIGURE,
+};
 
 #[derive(Clone)]
 struct Route {
@@ -73,7 +75,10 @@ impl RoleRouter {
             built.push(route.clone());
             Ok(route)
         };
-        let default = settings.default_endpoint()?.map(&mut route_for).transpose()?;
+        let default = settings
+            .default_endpoint()?
+            .map(&mut route_for)
+            .transpose()?;
         let mut routes = BTreeMap::new();
         for role in settings.roles.keys() {
             if let Some(endpoint) = settings.endpoint(role)? {
@@ -100,8 +105,17 @@ impl RoleRouter {
 
     /// One line per known role and per configured role: "manager -> openai m at url".
     pub fn describe(&self) -> Vec<String> {
-        let mut roles: Vec<String> = crate::settings::ROLES.iter().map(|r| r.to_string()).collect();
-        roles.extend(self.routes.keys().filter(|r| !roles.contains(r)).cloned().collect::<Vec<_>>());
+        let mut roles: Vec<String> = crate::settings::ROLES
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        roles.extend(
+            self.routes
+                .keys()
+                .filter(|r| !roles.contains(r))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         roles
             .into_iter()
             .map(|role| match self.endpoint(&role) {

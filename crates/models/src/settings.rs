@@ -310,7 +310,10 @@ impl ModelSettings {
     pub fn is_configured(&self) -> bool {
         let default = self.default.clone().unwrap_or_default();
         self.default.as_ref().is_some_and(|d| d.url().is_some())
-            || self.roles.values().any(|r| r.over(&default).url().is_some())
+            || self
+                .roles
+                .values()
+                .any(|r| r.over(&default).url().is_some())
     }
 
     /// The validated endpoint of a role: its entry over the default; `None` when neither exists.

@@ -139,6 +139,18 @@ pub struct RecordedRequest {
     pub images: usize,
     /// The status the server answered with.
     pub status: u16,
+    /// The request headers, names in lower case, in arrival order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RecordedRequest {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Default)]
@@ -302,6 +314,7 @@ struct HttpRequest {
     method: String,
     path: String,
     close: bool,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
@@ -361,6 +374,7 @@ fn read_request(
     let mut content_length = 0usize;
     let mut chunked = false;
     let mut close = http10;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header)? == 0 {
@@ -374,7 +388,9 @@ fn read_request(
             continue;
         };
         let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
+        let name = name.trim().to_ascii_lowercase();
+        headers.push((name.clone(), value.to_string()));
+        match name.as_str() {
             "content-length" => content_length = value.parse().unwrap_or(0),
             "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
             "connection" => close = value.eq_ignore_ascii_case("close"),
@@ -392,6 +408,7 @@ fn read_request(
         method,
         path,
         close,
+        headers,
         body,
     }))
 }
@@ -509,6 +526,7 @@ fn handle(request: &HttpRequest, shared: &Shared) -> Response {
             text,
             images,
             status: 0,
+            headers: request.headers.clone(),
         };
         let scripted = state.scripts.get_mut(&role).and_then(VecDeque::pop_front);
         let reply = match scripted {
@@ -600,8 +618,12 @@ fn estimate_tokens(text: &str) -> u32 {
 
 fn error_response(wire: Wire, code: u16, message: &str, headers: &[(String, String)]) -> Response {
     let body = match wire {
-        Wire::OpenAi => json!({"error": {"message": message, "type": "scripted_error", "code": code}}),
-        Wire::Anthropic => json!({"type": "error", "error": {"type": "scripted_error", "message": message}}),
+        Wire::OpenAi => {
+            json!({"error": {"message": message, "type": "scripted_error", "code": code}})
+        }
+        Wire::Anthropic => {
+            json!({"type": "error", "error": {"type": "scripted_error", "message": message}})
+        }
     };
     (code, headers.to_vec(), body.to_string().into_bytes())
 }
@@ -679,7 +701,10 @@ mod tests {
         let fixture = crate::fixture("mousepad_file_menu").unwrap();
         let text = deskhand_perception::render::compact_text(&fixture.tree, 100_000, None);
         let id = node_id(&text, "menu item", "Save As...").unwrap();
-        let line = text.lines().find(|l| l.trim_start().starts_with(&format!("{id} "))).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap();
         assert!(line.contains("menu item \"Save As...\""), "{line}");
         // A two-word role is not mistaken for a one-word one.
         assert_eq!(node_id(&text, "menu", "Save As..."), None);

@@ -1,0 +1,5 @@
+mod anthropic;
+mod common;
+mod openai;
+mod routing;
+mod settings;
