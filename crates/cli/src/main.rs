@@ -4,6 +4,7 @@
 mod confirm;
 mod eval;
 mod look;
+mod memory;
 mod output;
 
 use std::path::PathBuf;
@@ -94,6 +95,11 @@ enum Cmd {
         #[command(subcommand)]
         bench: eval::EvalCmd,
     },
+    /// Tips and shortcuts learned by agents: list, show, edit, delete, export, import.
+    Memory {
+        #[command(subcommand)]
+        what: memory::MemoryCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -149,6 +155,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Eval { bench } => eval::run(bench, cli.data_dir.as_deref(), cli.json),
+        Cmd::Memory { what } => {
+            memory::run(what, &Config::load(&overrides)?.database(), cli.json)
+        }
         Cmd::Schema => {
             println!(
                 "{}",
@@ -194,7 +203,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     printer.steps(&deskhand.steps(run)?)?;
                     Ok(ExitCode::SUCCESS)
                 }
-                Cmd::Doctor | Cmd::Demo { .. } | Cmd::Schema | Cmd::Eval { .. } => {
+                Cmd::Doctor
+                | Cmd::Demo { .. }
+                | Cmd::Schema
+                | Cmd::Eval { .. }
+                | Cmd::Memory { .. } => {
                     Ok(ExitCode::SUCCESS)
                 }
             }

@@ -3,6 +3,7 @@ mod bad_input;
 mod demo;
 mod galculator;
 mod look;
+mod memory;
 mod mousepad;
 mod policy;
 

@@ -1,0 +1,312 @@
+//! `deskhand memory ...`: list, show, edit, delete, export and import the tips and shortcuts
+//! that agents learned (kept in the same database as the runs).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use deskhand_core::experience::{Shortcut, Tip};
+use deskhand_memory::{ExperienceExport, SqliteMemory};
+
+/// What to do with the memory.
+#[derive(Subcommand)]
+pub enum MemoryCmd {
+    /// List tips (`--app A` for one app), or show, edit or delete one.
+    Tips {
+        /// Only this application's tips.
+        #[arg(long)]
+        app: Option<String>,
+        #[command(subcommand)]
+        action: Option<TipCmd>,
+    },
+    /// List shortcuts (`--app A` for one app), or show or delete one.
+    Shortcuts {
+        /// Only this application's shortcuts.
+        #[arg(long)]
+        app: Option<String>,
+        #[command(subcommand)]
+        action: Option<ShortcutCmd>,
+    },
+    /// Write tips and shortcuts as JSON to FILE (or standard output).
+    Export {
+        /// Only this application's tips and shortcuts.
+        #[arg(long)]
+        app: Option<String>,
+        /// The file to write.
+        file: Option<PathBuf>,
+    },
+    /// Read tips and shortcuts from a JSON file (as written by export): equivalent tips are
+    /// skipped, shortcuts with the same app and name are replaced.
+    Import {
+        /// The file to read.
+        file: PathBuf,
+    },
+}
+
+/// One tip.
+#[derive(Subcommand)]
+pub enum TipCmd {
+    /// Show a tip.
+    Show {
+        /// Tip id.
+        id: i64,
+    },
+    /// Replace a tip's text: `deskhand memory tips edit 3 "new text"`.
+    Edit {
+        /// Tip id.
+        id: i64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete a tip.
+    Delete {
+        /// Tip id.
+        id: i64,
+    },
+}
+
+/// One shortcut.
+#[derive(Subcommand)]
+pub enum ShortcutCmd {
+    /// Show a shortcut with its parameters and steps.
+    Show {
+        /// Shortcut id or name.
+        id: String,
+    },
+    /// Delete a shortcut.
+    Delete {
+        /// Shortcut id or name.
+        id: String,
+    },
+}
+
+fn json_line(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+fn app_label(app: &str) -> &str {
+    if app.is_empty() {
+        "(any app)"
+    } else {
+        app
+    }
+}
+
+fn print_tips(tips: &[Tip]) {
+    if tips.is_empty() {
+        println!("no tips");
+    }
+    for t in tips {
+        println!("{:>5}  {:<12} {}", t.id, app_label(&t.app), t.text);
+    }
+}
+
+fn print_tip(t: &Tip) {
+    println!("tip {}", t.id);
+    println!("  app:     {}", app_label(&t.app));
+    println!("  text:    {}", t.text);
+    println!("  uses:    {}", t.uses);
+    if let Some(run) = t.source_run {
+        println!("  learned: run {run}");
+    }
+}
+
+fn print_shortcuts(shortcuts: &[Shortcut]) {
+    if shortcuts.is_empty() {
+        println!("no shortcuts");
+    }
+    for s in shortcuts {
+        let params: Vec<&str> = s.parameters.iter().map(|p| p.name.as_str()).collect();
+        println!(
+            "{:>5}  {:<12} {}({})  {}  [{} step(s), used {}, succeeded {}]",
+            s.id,
+            app_label(&s.app),
+            s.name,
+            params.join(", "),
+            s.description,
+            s.steps.len(),
+            s.uses,
+            s.successes
+        );
+    }
+}
+
+fn print_shortcut(s: &Shortcut) {
+    println!("shortcut {} ({})", s.name, s.id);
+    println!("  app:          {}", app_label(&s.app));
+    println!("  description:  {}", s.description);
+    if !s.precondition.is_empty() {
+        println!("  precondition: {}", s.precondition);
+    }
+    if let Some(r) = &s.requires {
+        println!("  requires:     {r}");
+    }
+    println!("  used {} time(s), succeeded {}", s.uses, s.successes);
+    if let Some(run) = s.source_run {
+        println!("  learned:      run {run}");
+    }
+    if s.parameters.is_empty() {
+        println!("  parameters:   none");
+    } else {
+        println!("  parameters:");
+        for p in &s.parameters {
+            println!("    {{{}}}  {}", p.name, p.description);
+        }
+    }
+    println!("  steps:");
+    for (i, step) in s.steps.iter().enumerate() {
+        println!("    {}. {step}", i + 1);
+    }
+}
+
+/// Reads an export file; a malformed one is an error naming the line and column.
+fn read_export(file: &Path) -> anyhow::Result<ExperienceExport> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        let what = e.to_string();
+        anyhow::anyhow!(
+            "{}: not a Deskhand experience file: line {}, column {}: {}",
+            file.display(),
+            e.line(),
+            e.column(),
+            what.strip_suffix(&at).unwrap_or(&what)
+        )
+    })
+}
+
+/// Runs a `deskhand memory` command on the database at `database`.
+pub fn run(cmd: MemoryCmd, database: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    // Read the import file before opening the store: a malformed file changes nothing.
+    let import = match &cmd {
+        MemoryCmd::Import { file } => Some(read_export(file)?),
+        _ => None,
+    };
+    let mut store = SqliteMemory::open(database)?;
+    match cmd {
+        MemoryCmd::Tips { app, action: None } => {
+            let tips = store.list_tips(app.as_deref())?;
+            if json {
+                json_line(&tips)?;
+            } else {
+                print_tips(&tips);
+            }
+        }
+        MemoryCmd::Tips {
+            action: Some(TipCmd::Show { id }),
+            ..
+        } => {
+            let tip = store.get_tip(id)?;
+            if json {
+                json_line(&tip)?;
+            } else {
+                print_tip(&tip);
+            }
+        }
+        MemoryCmd::Tips {
+            action: Some(TipCmd::Edit { id, text }),
+            ..
+        } => {
+            let tip = store.update_tip(id, &text)?;
+            if json {
+                json_line(&tip)?;
+            } else {
+                println!("tip {id} is now: {}", tip.text);
+            }
+        }
+        MemoryCmd::Tips {
+            action: Some(TipCmd::Delete { id }),
+            ..
+        } => {
+            store.delete_tip(id)?;
+            if json {
+                json_line(&serde_json::json!({ "deleted_tip": id }))?;
+            } else {
+                println!("deleted tip {id}");
+            }
+        }
+        MemoryCmd::Shortcuts { app, action: None } => {
+            let shortcuts = store.list_shortcuts(app.as_deref())?;
+            if json {
+                json_line(&shortcuts)?;
+            } else {
+                print_shortcuts(&shortcuts);
+            }
+        }
+        MemoryCmd::Shortcuts {
+            action: Some(ShortcutCmd::Show { id }),
+            ..
+        } => {
+            let s = store.get_shortcut(&id)?;
+            if json {
+                json_line(&s)?;
+            } else {
+                print_shortcut(&s);
+            }
+        }
+        MemoryCmd::Shortcuts {
+            action: Some(ShortcutCmd::Delete { id }),
+            ..
+        } => {
+            let s = store.get_shortcut(&id)?;
+            store.delete_shortcut(s.id)?;
+            if json {
+                json_line(&serde_json::json!({ "deleted_shortcut": s.id, "name": s.name }))?;
+            } else {
+                println!("deleted shortcut {} ({})", s.name, s.id);
+            }
+        }
+        MemoryCmd::Export { app, file } => {
+            let doc = store.export_experience(app.as_deref())?;
+            let text = serde_json::to_string_pretty(&doc)? + "\n";
+            match file {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    if json {
+                        json_line(&serde_json::json!({
+                            "file": path,
+                            "tips": doc.tips.len(),
+                            "shortcuts": doc.shortcuts.len(),
+                        }))?;
+                    } else {
+                        println!(
+                            "wrote {} tip(s) and {} shortcut(s) to {}",
+                            doc.tips.len(),
+                            doc.shortcuts.len(),
+                            path.display()
+                        );
+                    }
+                }
+                None => print!("{text}"),
+            }
+        }
+        MemoryCmd::Import { .. } => {
+            let Some(doc) = import else {
+                return Ok(ExitCode::from(2));
+            };
+            let report = store.import_experience(&doc)?;
+            if json {
+                json_line(&report)?;
+            } else {
+                println!(
+                    "tips: {} added, {} already known; shortcuts: {} added, {} updated",
+                    report.tips_added,
+                    report.tips_skipped,
+                    report.shortcuts_added,
+                    report.shortcuts_updated
+                );
+            }
+            if !report.invalid.is_empty() {
+                for problem in &report.invalid {
+                    eprintln!("deskhand: not imported: {problem}");
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
