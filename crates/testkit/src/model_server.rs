@@ -728,4 +728,42 @@ mod tests {
         assert_eq!(node_id(text, "push", "Save"), None);
         assert_eq!(node_id(text, "push button", "Sav"), None);
     }
+
+    fn raw_http(server: &ScriptedModelServer, request: &str) -> String {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn serves_models_and_chunked_bodies_and_honours_connection_close() {
+        let server = ScriptedModelServer::start().unwrap();
+        server.script("manager", vec![Reply::text("hi")]);
+        let models = raw_http(
+            &server,
+            "GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(models.starts_with("HTTP/1.1 200 OK\r\n"), "{models}");
+        assert!(models.contains("Connection: close"), "{models}");
+        assert!(models.contains("\"id\":\"manager\""), "{models}");
+
+        let body = r#"{"model":"manager","messages":[{"role":"user","content":"hello"}]}"#;
+        let (a, b) = body.split_at(20);
+        let chunked = format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+             Connection: close\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+            a.len(),
+            b.len()
+        );
+        let reply = raw_http(&server, &chunked);
+        assert!(reply.contains("\"content\":\"hi\""), "{reply}");
+        let log = server.requests();
+        assert_eq!(
+            (log[0].role.as_str(), log[0].turn, log[0].text.as_str()),
+            ("manager", 0, "hello")
+        );
+        assert_eq!(server.remaining()["manager"], 0);
+    }
 }
