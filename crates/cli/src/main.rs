@@ -6,6 +6,7 @@ mod eval;
 mod look;
 mod memory;
 mod output;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run an instruction with the agents (needs a model endpoint): `deskhand run "open
+    /// mousepad and write hello"`. Exit codes: 0 succeeded, 1 failed, 2 no model configured
+    /// or bad usage, 3 infeasible, 4 cancelled.
+    Run(run::RunArgs),
     /// Run commands as one recorded run: `deskhand do "click 'File'" "type 'hi'"`.
     Do {
         /// Commands: click/double click/right click/hover 'Label' | x,y; type 'text';
@@ -136,7 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config_file: cli.config.clone(),
         data_dir: cli.data_dir.clone(),
     };
-    let mut printer = Printer { json: cli.json };
+    let mut printer = Printer::new(cli.json);
     match cli.command {
         Cmd::Doctor => {
             let checks = deskhand_host::doctor::run(Config::load(&overrides));
@@ -154,6 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             printer.demo(&report);
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Run(args) => Ok(run::run(&overrides, &args, &mut printer)),
         Cmd::Eval { bench } => eval::run(bench, cli.data_dir.as_deref(), cli.json),
         Cmd::Memory { what } => {
             memory::run(what, &Config::load(&overrides)?.database(), cli.json)
@@ -207,7 +213,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 | Cmd::Demo { .. }
                 | Cmd::Schema
                 | Cmd::Eval { .. }
-                | Cmd::Memory { .. } => {
+                | Cmd::Memory { .. }
+                | Cmd::Run(_) => {
                     Ok(ExitCode::SUCCESS)
                 }
             }

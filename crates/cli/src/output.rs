@@ -6,8 +6,14 @@ use deskhand_host::demo::DemoReport;
 use deskhand_host::doctor::{Check, Verdict};
 use deskhand_host::Perception;
 
+#[derive(Default)]
 pub struct Printer {
     pub json: bool,
+    /// Agent runs: one progress line per step, with the plan, subgoal and thought when they
+    /// change, instead of every perception and action detail.
+    pub agent: bool,
+    plan: String,
+    subgoal: String,
 }
 
 fn json_line(value: &impl serde::Serialize) {
@@ -18,9 +24,19 @@ fn json_line(value: &impl serde::Serialize) {
 }
 
 impl Printer {
+    pub fn new(json: bool) -> Self {
+        Self {
+            json,
+            ..Self::default()
+        }
+    }
+
     pub fn event(&mut self, event: &Event) {
         if self.json {
             return json_line(event);
+        }
+        if self.agent && self.agent_event(event) {
+            return;
         }
         match event {
             Event::RunStarted { run, task } => println!("run {run}: {task}"),
@@ -148,6 +164,90 @@ impl Printer {
                 usage.prompt + usage.completion
             ),
         }
+    }
+
+    /// Prints an agent-run event in the compact progress form; false for events shown as in
+    /// command runs.
+    fn agent_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::Perceived { .. } | Event::ActionStarted { .. } => {}
+            Event::StepFinished { ok: true, .. } => {}
+            Event::ModelCalled { error: None, .. } => {}
+            Event::Planned { plan, subgoal, .. } => {
+                if *plan != self.plan {
+                    println!("plan: {}", plan.replace('\n', "\n      "));
+                    self.plan = plan.clone();
+                }
+                if *subgoal != self.subgoal {
+                    println!("subgoal: {subgoal}");
+                    self.subgoal = subgoal.clone();
+                }
+            }
+            Event::Decided { step, thought, .. } => {
+                if !thought.is_empty() {
+                    println!("  [{step}] {thought}");
+                }
+            }
+            Event::Reflected {
+                step,
+                outcome,
+                error,
+                ..
+            } => {
+                if !error.is_empty() && *outcome != deskhand_core::ports::Outcome::A {
+                    println!("  [{step}] {}: {error}", outcome.as_str());
+                }
+            }
+            Event::AgentStep {
+                step,
+                subgoal,
+                action,
+                outcome,
+                calls,
+                usage,
+                ms,
+            } => {
+                if *subgoal != self.subgoal {
+                    println!("subgoal: {subgoal}");
+                    self.subgoal = subgoal.clone();
+                }
+                println!(
+                    "step {step:>2}  {}  {action}  ({:.1} s, {calls} call{}, {} tokens)",
+                    outcome.map(|o| o.as_str()).unwrap_or("-"),
+                    *ms as f64 / 1000.0,
+                    if *calls == 1 { "" } else { "s" },
+                    usage.prompt + usage.completion
+                );
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The totals of a finished agent run (after its RunFinished line).
+    pub fn agent_outcome(&mut self, o: &deskhand_host::AgentOutcome) {
+        if self.json {
+            return;
+        }
+        let mut learned = Vec::new();
+        if o.tips_learned > 0 {
+            learned.push(format!("{} tip(s)", o.tips_learned));
+        }
+        if !o.shortcuts_learned.is_empty() {
+            learned.push(format!("shortcut(s) {}", o.shortcuts_learned.join(", ")));
+        }
+        println!(
+            "{} step(s), {} model call(s), {}+{} tokens{}",
+            o.steps,
+            o.calls,
+            o.usage.prompt,
+            o.usage.completion,
+            if learned.is_empty() {
+                String::new()
+            } else {
+                format!("; learned {}", learned.join(" and "))
+            }
+        );
     }
 
     pub fn checks(&mut self, checks: &[Check]) {

@@ -101,6 +101,7 @@ pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
             ChecksumStatus::Unknown => check(&name, Verdict::Warn, "no checksum known", None),
         });
     }
+    checks.extend(models(&config));
     checks.push(
         match deskhand_memory::SqliteMemory::open(&config.database()) {
             Ok(m) => check(
@@ -118,6 +119,57 @@ pub fn run(config: Result<Config, ConfigError>) -> Vec<Check> {
         },
     );
     checks
+}
+
+/// One check per agent role: which endpoint and model it uses (never a key; nothing is
+/// contacted). No endpoint at all is a warning: commands work without, `deskhand run` does not.
+fn models(config: &Config) -> Vec<Check> {
+    let settings = &config.models;
+    let file = config.config_path();
+    if !settings.is_configured() {
+        return vec![check(
+            "models",
+            Verdict::Warn,
+            "no model endpoint configured: `deskhand run` needs one (nothing is sent anywhere)",
+            Some(&format!(
+                "add [models.default] base_url = \"...\" and model = \"...\" to {}, or set \
+                 DESKHAND_MODEL_URL and DESKHAND_MODEL",
+                file.display()
+            )),
+        )];
+    }
+    settings
+        .role_names()
+        .into_iter()
+        .map(|role| {
+            let name = format!("model for {role}");
+            match settings.endpoint(&role) {
+                Ok(Some(e)) => {
+                    let key = if std::env::var_os(&e.api_key_env).is_some_and(|v| !v.is_empty()) {
+                        format!("key from ${}", e.api_key_env)
+                    } else {
+                        format!("no key (${} unset)", e.api_key_env)
+                    };
+                    check(&name, Verdict::Ok, format!("{}, {key}", e.describe()), None)
+                }
+                Ok(None) => check(
+                    &name,
+                    Verdict::Fail,
+                    "no endpoint for this role and no [models.default]",
+                    Some(&format!(
+                        "add [models.default] or [models.roles.{role}] to {}",
+                        file.display()
+                    )),
+                ),
+                Err(e) => check(
+                    &name,
+                    Verdict::Fail,
+                    e.to_string(),
+                    Some(&format!("fix [models] in {}", file.display())),
+                ),
+            }
+        })
+        .collect()
 }
 
 fn display(config: &Config) -> Check {
@@ -188,5 +240,53 @@ fn accessibility(config: &Config) -> Check {
             e.message,
             Some("install at-spi2-core (`./x setup`) and start apps after the session D-Bus"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Env, Overrides};
+
+    #[test]
+    fn models_are_reported_per_role_without_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env {
+            home: Some(dir.path().to_path_buf()),
+            ..Env::default()
+        };
+        let config = Config::resolve(&env, &Overrides::default()).unwrap();
+        let checks = models(&config);
+        assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].verdict, Verdict::Warn);
+        assert!(checks[0]
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("DESKHAND_MODEL_URL"));
+
+        let mut env = env;
+        env.models
+            .insert("DESKHAND_MODEL_URL".into(), "http://127.0.0.1:9/v1".into());
+        env.models.insert("DESKHAND_MODEL".into(), "big".into());
+        env.models
+            .insert("DESKHAND_NOTETAKER_MODEL".into(), "small".into());
+        let config = Config::resolve(&env, &Overrides::default()).unwrap();
+        let checks = models(&config);
+        assert_eq!(checks.len(), deskhand_models::ROLES.len());
+        assert!(
+            checks.iter().all(|c| c.verdict == Verdict::Ok),
+            "{checks:?}"
+        );
+        let notetaker = checks
+            .iter()
+            .find(|c| c.name == "model for notetaker")
+            .unwrap();
+        assert!(
+            notetaker
+                .detail
+                .starts_with("openai small at http://127.0.0.1:9/v1"),
+            "{notetaker:?}"
+        );
     }
 }

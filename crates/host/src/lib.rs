@@ -11,6 +11,7 @@ pub mod perceptor;
 mod session;
 
 pub use config::{Config, ConfigError, Overrides};
+pub use deskhand_agents::AgentOutcome;
 pub use look::LookOptions;
 pub use perceptor::HostPerceptor;
-pub use session::{Deskhand, HostError, Perception};
+pub use session::{model_router, Deskhand, HostError, Perception};

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use deskhand_actuation::apps::DesktopApps;
 use deskhand_actuation::clipboard::Clipboard;
 use deskhand_actuation::policy::Policy;
@@ -12,13 +13,17 @@ use deskhand_actuation::safety::{KillSwitch, TakeoverWatch};
 use deskhand_actuation::secrets::SecretStore;
 use deskhand_actuation::EnigoInput;
 use deskhand_agents::runner::RunError;
-use deskhand_agents::{Artifacts, DirectRunner, Ports, RunOutcome, StepRequest};
+use deskhand_agents::{
+    AgentConfig, AgentOutcome, AgentPorts, AgentRunner, Artifacts, DirectRunner, Ports, RunOutcome,
+    StepRequest,
+};
 use deskhand_core::ports::{
     Accessibility, Confirmer, MemoryStore, Resumer, RunRecord, Screen, StepRecord, SystemClock,
     TreeQuery, TreeScope, UserPresence,
 };
-use deskhand_core::{Event, Frame, KeyChord, LayoutTree, Monitor, Op, PortError};
+use deskhand_core::{Event, Frame, KeyChord, LayoutTree, MarkedImage, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
+use deskhand_models::{ModelError, RoleRouter};
 use deskhand_perception::capture::{encode_png, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
 
@@ -48,6 +53,13 @@ pub enum HostError {
     /// A desktop session could not be started.
     #[error(transparent)]
     Session(#[from] deskhand_xsession::SessionError),
+    /// No model endpoint is configured, so an agent run cannot start; nothing was sent
+    /// anywhere. The message says where and how to configure one.
+    #[error("{0}")]
+    ModelsNotConfigured(String),
+    /// The model configuration is invalid (the message names the setting).
+    #[error(transparent)]
+    Models(ModelError),
     /// Something else that stops the request, with what to do about it.
     #[error("{0}")]
     Other(String),
@@ -86,6 +98,28 @@ impl Artifacts for PngArtifacts {
             .map_err(|e| PortError::failed(format!("write {}: {e}", path.display())))?;
         Ok(path.display().to_string())
     }
+
+    fn save_marks(&self, run: i64, step: u32, image: &MarkedImage) -> Result<String, PortError> {
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(&image.png_base64)
+            .map_err(|e| PortError::invalid(format!("Set-of-Marks image is not base64: {e}")))?;
+        let dir = self.dir.join(format!("run-{run}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| PortError::failed(format!("create {}: {e}", dir.display())))?;
+        let path = dir.join(format!("marks-{step}.png"));
+        std::fs::write(&path, png)
+            .map_err(|e| PortError::failed(format!("write {}: {e}", path.display())))?;
+        Ok(path.display().to_string())
+    }
+}
+
+/// The borrowed adapters of one run, shared by command runs and agent runs.
+struct RunKit<'a> {
+    input: &'a mut EnigoInput,
+    memory: &'a mut SqliteMemory,
+    apps: &'a DesktopApps,
+    watch: Option<&'a TakeoverWatch>,
+    artifacts: &'a PngArtifacts,
 }
 
 /// One Deskhand: screen, accessibility, input and memory for the current display.
@@ -263,9 +297,17 @@ impl Deskhand {
                 self.run(&request.describe(), &[request], on_event)
                     .map(Some)
             }
-            Op::Run { .. } => Err(HostError::Other(
-                "agent runs are not wired into this host yet".into(),
-            )),
+            Op::Run {
+                instruction,
+                max_steps,
+            } => {
+                let outcome = self.run_agent(&instruction, max_steps, on_event)?;
+                Ok(Some(RunOutcome {
+                    run: outcome.run,
+                    status: outcome.status,
+                    steps: self.steps(outcome.run)?,
+                }))
+            }
             Op::Cancel => {
                 self.cancel();
                 Ok(None)
@@ -303,6 +345,106 @@ impl Deskhand {
         requests: &[StepRequest],
         on_event: &mut dyn FnMut(Event),
     ) -> Result<RunOutcome, HostError> {
+        let mut runner = DirectRunner {
+            cancel: self.cancel.clone(),
+            ..DirectRunner::default()
+        };
+        runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
+        self.with_run_kit(on_event, |kit, on_event| {
+            let ports = Ports {
+                screen: &self.screen,
+                accessibility: self.accessibility_port(),
+                input: kit.input,
+                memory: kit.memory,
+                artifacts: kit.artifacts,
+                clock: &SystemClock,
+                gate: Some(&self.policy),
+                confirmer: Some(self.confirmer.as_ref()),
+                apps: Some(kit.apps),
+                presence: kit.watch.map(|w| w as &dyn UserPresence),
+                resumer: Some(self.resumer.as_ref()),
+            };
+            Ok(runner.run(ports, task, requests, on_event)?)
+        })
+    }
+
+    /// The model router of this configuration. With no endpoint configured this is
+    /// [`HostError::ModelsNotConfigured`], saying where and how to configure one; nothing is
+    /// sent anywhere.
+    pub fn model_router(&self) -> Result<RoleRouter, HostError> {
+        model_router(&self.config)
+    }
+
+    /// The agent limits of this configuration (`[agent]` over the runtime's defaults), with
+    /// `max_steps` over them when given.
+    pub fn agent_config(&self, max_steps: Option<u32>) -> AgentConfig {
+        let a = &self.config.agent;
+        let mut c = AgentConfig::default();
+        c.max_steps = max_steps.or(a.max_steps).unwrap_or(c.max_steps).max(1);
+        c.max_failures = a.max_failures.unwrap_or(c.max_failures);
+        c.max_repeats = a.max_repeats.unwrap_or(c.max_repeats);
+        c.escalate_after = a.escalate_after.unwrap_or(c.escalate_after);
+        c.budget_tokens = a.budget_tokens.unwrap_or(c.budget_tokens);
+        c.max_image_side = a.max_image_side.unwrap_or(c.max_image_side);
+        c.tips = a.tips.unwrap_or(c.tips);
+        c.shortcuts = a.shortcuts.unwrap_or(c.shortcuts);
+        c.learn = a.learn.unwrap_or(c.learn);
+        c.images = a.images.unwrap_or(c.images);
+        c.settle.max = Duration::from_millis(self.config.settle_max_ms);
+        c
+    }
+
+    /// Runs an instruction with the agents (Manager, Operator, Action Reflector, Notetaker)
+    /// on this desktop, as one recorded run whose progress arrives as events. The kill switch,
+    /// `Op::Cancel`, takeover detection, the policy and confirmations work as in command runs.
+    /// Fails before anything moves or is sent when no model endpoint is configured.
+    pub fn run_agent(
+        &self,
+        instruction: &str,
+        max_steps: Option<u32>,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<AgentOutcome, HostError> {
+        if instruction.trim().is_empty() {
+            return Err(HostError::Other(
+                "nothing to do: the instruction is empty".into(),
+            ));
+        }
+        let router = self.model_router()?;
+        let runner = AgentRunner {
+            config: self.agent_config(max_steps),
+            cancel: self.cancel.clone(),
+        };
+        on_event(Event::Notice {
+            message: format!("models: {}", router.describe().join("; ")),
+        });
+        self.with_run_kit(on_event, |kit, on_event| {
+            let mut perceptor = crate::perceptor::HostPerceptor::new(self);
+            let ports = AgentPorts {
+                perceptor: &mut perceptor,
+                model: &router,
+                memory: kit.memory,
+                screen: &self.screen,
+                accessibility: self.accessibility_port(),
+                input: kit.input,
+                artifacts: kit.artifacts,
+                clock: &SystemClock,
+                gate: Some(&self.policy),
+                confirmer: Some(self.confirmer.as_ref()),
+                apps: Some(kit.apps),
+                presence: kit.watch.map(|w| w as &dyn UserPresence),
+                resumer: Some(self.resumer.as_ref()),
+            };
+            Ok(runner.run(ports, instruction, on_event)?)
+        })
+    }
+
+    /// Prepares what every run needs (input with its takeover watch, secrets and clipboard;
+    /// the kill switch for the run's length; the database) and calls `f` with it.
+    fn with_run_kit<T>(
+        &self,
+        on_event: &mut dyn FnMut(Event),
+        f: impl FnOnce(RunKit<'_>, &mut dyn FnMut(Event)) -> Result<T, HostError>,
+    ) -> Result<T, HostError> {
         self.cancel.store(false, Ordering::SeqCst);
         let mut input_slot = self
             .input
@@ -383,25 +525,14 @@ impl Deskhand {
         let artifacts = PngArtifacts {
             dir: self.config.screenshots(),
         };
-        let mut runner = DirectRunner {
-            cancel: self.cancel.clone(),
-            ..DirectRunner::default()
-        };
-        runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
-        let ports = Ports {
-            screen: &self.screen,
-            accessibility: self.accessibility.as_ref().map(|a| a as &dyn Accessibility),
+        let kit = RunKit {
             input,
-            memory: &mut *memory,
+            memory: &mut memory,
+            apps: &apps,
+            watch: watch.as_deref(),
             artifacts: &artifacts,
-            clock: &SystemClock,
-            gate: Some(&self.policy),
-            confirmer: Some(self.confirmer.as_ref()),
-            apps: Some(&apps),
-            presence: watch.as_deref().map(|w| w as &dyn UserPresence),
-            resumer: Some(self.resumer.as_ref()),
         };
-        Ok(runner.run(ports, task, requests, on_event)?)
+        f(kit, on_event)
     }
 
     /// The most recent runs.
@@ -420,5 +551,27 @@ impl Deskhand {
             .lock()
             .map_err(|_| HostError::Other("database lock poisoned".into()))?;
         Ok(memory.steps(run)?)
+    }
+}
+
+/// The model router of a configuration, or why there is none: with no endpoint configured,
+/// [`HostError::ModelsNotConfigured`] names the config file and the keys and environment
+/// variables to set. Building it sends nothing.
+pub fn model_router(config: &Config) -> Result<RoleRouter, HostError> {
+    match RoleRouter::from_settings(&config.models) {
+        Ok(router) => Ok(router),
+        Err(ModelError::NotConfigured(how)) => {
+            let path = config.config_path();
+            Err(HostError::ModelsNotConfigured(format!(
+                "{how}\nThis config file is {}{}.",
+                path.display(),
+                if path.is_file() {
+                    ""
+                } else {
+                    " (it does not exist yet)"
+                }
+            )))
+        }
+        Err(e) => Err(HostError::Models(e)),
     }
 }

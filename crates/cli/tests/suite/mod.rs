@@ -6,6 +6,7 @@ mod look;
 mod memory;
 mod mousepad;
 mod policy;
+mod run;
 
 use std::path::Path;
 use std::process::{Command, Output};

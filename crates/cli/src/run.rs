@@ -1,0 +1,97 @@
+//! `deskhand run "instruction"`: an agent run with live progress, or the same events as JSON
+//! lines; the exit code tells how it ended.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use deskhand_core::ports::RunStatus;
+use deskhand_host::{Config, Deskhand, HostError, Overrides};
+
+use crate::confirm::Terminal;
+use crate::output::Printer;
+
+/// Exit code of a run that succeeded.
+pub const EXIT_SUCCEEDED: u8 = 0;
+/// Exit code of a run that failed (or was interrupted).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code when no model is configured, the configuration is invalid, or the usage is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code of a task the agents found infeasible.
+pub const EXIT_INFEASIBLE: u8 = 3;
+/// Exit code of a run stopped by the kill switch or a cancel.
+pub const EXIT_CANCELLED: u8 = 4;
+
+#[derive(Args)]
+#[command(after_help = "\
+Needs a model endpoint: [models.default] base_url and model in the config file, or
+DESKHAND_MODEL_URL and DESKHAND_MODEL (see `deskhand doctor`). Nothing is sent anywhere
+unless one is configured.
+
+Press the kill switch (ctrl+alt+Escape unless kill_chord says otherwise) to stop at once.
+
+Exit codes: 0 succeeded, 1 failed, 2 no model configured or bad usage, 3 infeasible,
+4 cancelled.")]
+pub struct RunArgs {
+    /// What to do, in words: "open mousepad, write 'hello' and save it as notes.txt".
+    instruction: String,
+    /// Most steps to take (default: [agent] max_steps in the config file, else 15).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_steps: Option<u32>,
+}
+
+/// The exit code of a finished run.
+pub fn exit_code(status: RunStatus) -> u8 {
+    match status {
+        RunStatus::Succeeded => EXIT_SUCCEEDED,
+        RunStatus::Failed | RunStatus::Interrupted | RunStatus::Running => EXIT_FAILED,
+        RunStatus::Infeasible => EXIT_INFEASIBLE,
+        RunStatus::Cancelled => EXIT_CANCELLED,
+    }
+}
+
+/// Runs the instruction. The model configuration is checked before the desktop is touched,
+/// so an unconfigured machine gets the how-to even without a display.
+pub fn run(overrides: &Overrides, args: &RunArgs, printer: &mut Printer) -> ExitCode {
+    let config = match Config::load(overrides) {
+        Ok(c) => c,
+        Err(e) => return fail(EXIT_USAGE, &e.to_string()),
+    };
+    if args.instruction.trim().is_empty() {
+        return fail(EXIT_USAGE, "nothing to do: the instruction is empty");
+    }
+    if let Err(e) = deskhand_host::model_router(&config) {
+        return host_failure(&e);
+    }
+    let timeout = std::time::Duration::from_millis(config.confirm_timeout_ms);
+    let mut deskhand = match Deskhand::open(config) {
+        Ok(d) => d,
+        Err(e) => return host_failure(&e),
+    };
+    let terminal = Arc::new(Terminal::new(timeout, deskhand.cancel_flag()));
+    deskhand.set_confirmer(terminal.clone());
+    deskhand.set_resumer(terminal);
+    printer.agent = true;
+    match deskhand.run_agent(&args.instruction, args.max_steps, &mut |e| {
+        printer.event(&e)
+    }) {
+        Ok(outcome) => {
+            printer.agent_outcome(&outcome);
+            ExitCode::from(exit_code(outcome.status))
+        }
+        Err(e) => host_failure(&e),
+    }
+}
+
+fn host_failure(e: &HostError) -> ExitCode {
+    let code = match e {
+        HostError::ModelsNotConfigured(_) | HostError::Models(_) => EXIT_USAGE,
+        _ => EXIT_FAILED,
+    };
+    fail(code, &e.to_string())
+}
+
+fn fail(code: u8, message: &str) -> ExitCode {
+    eprintln!("deskhand: {message}");
+    ExitCode::from(code)
+}
