@@ -113,7 +113,8 @@ impl DeskhandRunner {
             .arg(&data)
             .arg("do")
             .args(commands)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "error")
+            .env("NO_COLOR", "1")
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|source| TaskError::Runner {
@@ -164,7 +165,7 @@ pub fn score_run(
     let run = runner.run(&session, commands)?;
     let mut score = evaluate_within(spec, &session, verdict, SETTLE);
     if !run.success {
-        let tail: Vec<&str> = run.output.lines().rev().take(6).collect();
+        let tail: Vec<&str> = run.output.lines().rev().take(8).collect();
         score.details.push(format!(
             "deskhand do failed: {}",
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")

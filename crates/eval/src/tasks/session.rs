@@ -23,6 +23,12 @@ const HOME_DIRS: &[&str] = &[
     "Downloads",
 ];
 
+/// Settings every task starts with, in GLib's keyfile format (the apps use the keyfile
+/// backend in the task's HOME, so nothing reaches the user's own dconf). Mousepad names the
+/// document alone in its title, as the task files expect ("notes.txt - Mousepad"), instead of
+/// the full path of the throw-away HOME.
+const GSETTINGS_KEYFILE: &str = "[org/xfce/mousepad/preferences/window]\npath-in-title=false\n";
+
 /// Pause between two looks while waiting for an application.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -70,6 +76,12 @@ impl TaskSession {
             let dir = home.join(d);
             std::fs::create_dir_all(&dir).map_err(TaskError::io(dir, "create the task's HOME"))?;
         }
+        let keyfile = home.join(".config/glib-2.0/settings/keyfile");
+        if let Some(dir) = keyfile.parent() {
+            std::fs::create_dir_all(dir).map_err(TaskError::io(dir, "create the task's HOME"))?;
+        }
+        std::fs::write(&keyfile, GSETTINGS_KEYFILE)
+            .map_err(TaskError::io(&keyfile, "write the task's settings"))?;
         let reader = AtspiReader::connect().map_err(|e| TaskError::SetupFailed {
             task: spec.id.clone(),
             step: 0,
@@ -191,6 +203,7 @@ impl TaskSession {
             ("XDG_CONFIG_HOME".into(), h(".config")),
             ("XDG_DATA_HOME".into(), h(".local/share")),
             ("XDG_CACHE_HOME".into(), h(".cache")),
+            ("GSETTINGS_BACKEND".into(), "keyfile".into()),
         ]
     }
 
