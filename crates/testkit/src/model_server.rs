@@ -249,6 +249,12 @@ impl ScriptedModelServer {
         self.shared.lock().requests.clone()
     }
 
+    /// Forgets the recorded requests (turn counters and scripts stay), e.g. between benchmark
+    /// batches so the log does not grow without bound.
+    pub fn clear_requests(&self) {
+        self.shared.lock().requests.clear();
+    }
+
     /// The requests for one role, in order.
     pub fn requests_for(&self, role: &str) -> Vec<RecordedRequest> {
         self.shared
