@@ -44,6 +44,8 @@ function describeAction(action) {
 }
 
 function onEvent(ev) {
+  // Events of an agent run belong to the task view (confirmations and pauses stay here).
+  if (taskView.onEvent(ev)) return;
   switch (ev.event) {
     case "run_started":
       setStatus(`run ${ev.run} running`, "busy");
@@ -166,6 +168,17 @@ async function ping() {
   }
 }
 
+function showTab(name) {
+  for (const tab of ["task", "screen"]) {
+    const on = tab === name;
+    $(`tab-${tab}`).classList.toggle("active", on);
+    $(`tab-${tab}`).setAttribute("aria-selected", String(on));
+    $(`${tab}-view`).hidden = !on;
+  }
+}
+
+$("tab-task").addEventListener("click", () => showTab("task"));
+$("tab-screen").addEventListener("click", () => showTab("screen"));
 $("capture").addEventListener("click", capture);
 $("run").addEventListener("click", run);
 $("stop").addEventListener("click", () => invoke("cancel"));
@@ -180,4 +193,5 @@ $("resume").addEventListener("click", async () => {
 });
 $("confirm-allow").addEventListener("click", () => answerConfirmation(true));
 $("confirm-deny").addEventListener("click", () => answerConfirmation(false));
+document.addEventListener("task-finished", refreshRuns);
 refreshRuns();

@@ -65,6 +65,62 @@ pub async fn run_commands<R: Runtime>(
     })
 }
 
+/// Runs an instruction with the agents (`Op::Run`), forwarding every core event. Without a
+/// configured model endpoint the error says how to configure one; nothing is sent.
+#[tauri::command]
+pub async fn run_task<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, DesktopState>,
+    instruction: String,
+    max_steps: Option<u32>,
+) -> Result<RunSummary, String> {
+    let deskhand = state.deskhand()?;
+    let outcome = on_own_thread(move || {
+        let mut forward = |event: Event| {
+            let _ = app.emit(EVENT, &event);
+        };
+        deskhand.submit(
+            Op::Run {
+                instruction,
+                max_steps,
+            },
+            &mut forward,
+        )
+    })
+    .await?;
+    let outcome = outcome.ok_or_else(|| "the run did not start".to_string())?;
+    Ok(RunSummary {
+        run: outcome.run,
+        status: outcome.status,
+        steps: outcome.steps,
+    })
+}
+
+/// A PNG the runs saved (step screenshots, Set-of-Marks images), for the page to show. Only
+/// files under the screenshots directory are served.
+#[tauri::command]
+pub async fn image(state: State<'_, DesktopState>, path: String) -> Result<String, String> {
+    let deskhand = state.deskhand()?;
+    let root = deskhand.config().screenshots();
+    blocking(move || {
+        let inside = |p: &std::path::Path| -> Option<std::path::PathBuf> {
+            let file = p.canonicalize().ok()?;
+            let root = root.canonicalize().ok()?;
+            (file.starts_with(&root) && file.extension().is_some_and(|e| e == "png"))
+                .then_some(file)
+        };
+        let file = inside(std::path::Path::new(&path)).ok_or_else(|| {
+            deskhand_host::HostError::Other(format!("not a saved run image: {path}"))
+        })?;
+        let png = std::fs::read(&file).map_err(|source| deskhand_host::HostError::Io {
+            context: format!("read {}", file.display()),
+            source,
+        })?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(png))
+    })
+    .await
+}
+
 /// Answers the confirmation the policy is waiting for.
 #[tauri::command]
 pub async fn confirm(state: State<'_, DesktopState>, allow: bool) -> Result<(), String> {
@@ -89,10 +145,12 @@ pub fn resume(state: State<'_, DesktopState>) -> Result<(), String> {
     }
 }
 
+/// Stops the run in progress (`Op::Cancel`): no further model call or action starts, and
+/// input being sent stops at once.
 #[tauri::command]
 pub fn cancel(state: State<'_, DesktopState>) {
     if let Some(d) = state.opened() {
-        d.cancel();
+        let _ = d.submit(Op::Cancel, &mut |_| {});
     }
 }
 
@@ -122,4 +180,25 @@ where
         Ok(result) => result.map_err(|e| e.to_string()),
         Err(e) => Err(format!("the task failed: {e}")),
     }
+}
+
+/// Agent runs call model endpoints through blocking HTTP clients, which must not be created
+/// or dropped on the async runtime's threads (not even its blocking pool): they get a plain
+/// thread of their own.
+async fn on_own_thread<T, F>(f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, deskhand_host::HostError> + Send + 'static,
+{
+    let (tx, rx) = tauri::async_runtime::channel(1);
+    std::thread::Builder::new()
+        .name("deskhand-run".into())
+        .spawn(move || {
+            let _ = tx.blocking_send(f().map_err(|e| e.to_string()));
+        })
+        .map_err(|e| format!("cannot start the run: {e}"))?;
+    let mut rx = rx;
+    rx.recv()
+        .await
+        .unwrap_or_else(|| Err("the run stopped unexpectedly".into()))
 }

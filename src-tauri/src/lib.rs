@@ -21,6 +21,8 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::ping,
             commands::capture,
             commands::run_commands,
+            commands::run_task,
+            commands::image,
             commands::cancel,
             commands::confirm,
             commands::resume,

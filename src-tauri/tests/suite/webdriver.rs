@@ -1,6 +1,7 @@
 //! Drives the real app window with WebDriver (tauri-driver + WebKitWebDriver) inside a private
-//! virtual desktop: a click reaches Rust, Capture shows the desktop's screenshot, and a run of
-//! commands streams its steps into the page and is recorded in the database.
+//! virtual desktop: a click reaches Rust, Capture shows the desktop's screenshot, a run of
+//! commands streams its steps into the page and is recorded in the database, and a task with
+//! no model configured shows how to configure one.
 
 use std::fs::File;
 use std::net::{TcpListener, TcpStream};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use deskhand_core::ports::{MemoryStore, RunStatus};
 use deskhand_memory::SqliteMemory;
+use deskhand_testkit::ScriptedModelServer;
 use deskhand_xsession::VirtualDesktop;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -37,6 +39,16 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
     let config = home.path().join("config/deskhand/config.toml");
     std::fs::create_dir_all(config.parent().unwrap()).unwrap();
     std::fs::write(&config, "confirm_timeout_ms = 60000\n").unwrap();
+    // No model is configured for the app, but the variables other tools read name a live
+    // endpoint: nothing may reach it.
+    for (name, _) in std::env::vars() {
+        if name.starts_with("DESKHAND_") && name.contains("MODEL") {
+            std::env::remove_var(name);
+        }
+    }
+    let server = ScriptedModelServer::start().unwrap();
+    std::env::set_var("OPENAI_BASE_URL", server.url());
+    std::env::set_var("OPENAI_API_KEY", "sk-test-not-to-be-sent");
     let driver = Driver::start(&home.path().join("tauri-driver.log"));
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -51,6 +63,8 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
             panic!("{e}\n--- tauri-driver log ---\n{}", driver.log_text());
         }
     });
+
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
 
     // The run is in the database, as the app's own store wrote it.
     let memory = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
@@ -90,7 +104,12 @@ async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> 
     let pong = wait_text(client, "#ping-result", |t| !t.is_empty()).await?;
     assert_eq!(pong, "pong: héllo deskhand (14 chars)");
 
-    // Capture: the screenshot is the virtual desktop's, at its size.
+    // Capture (on the Screen tab): the screenshot is the virtual desktop's, at its size.
+    find(client, "#tab-screen")
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
     find(client, "#capture")
         .await?
         .click()
@@ -141,6 +160,37 @@ async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> 
     let refused = wait_text(client, "#steps li.error", |t| t.contains("not confirmed")).await?;
     assert!(refused.contains("rm -rf ~/old-projects"), "{refused}");
     wait_text(client, "#status", |t| t.ends_with("failed")).await?;
+
+    // A task with no model configured: the window says how to configure one, and the run
+    // button is back for another try. Nothing started, so nothing was recorded or sent.
+    find(client, "#tab-task")
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    find(client, "#task")
+        .await?
+        .send_keys("open mousepad and write hello")
+        .await
+        .map_err(|e| e.to_string())?;
+    find(client, "#task-run")
+        .await?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    let hint = wait_text(client, "#task-status", |t| {
+        t.contains("no model endpoint is configured")
+    })
+    .await?;
+    for part in [
+        "[models.default]",
+        "base_url",
+        "DESKHAND_MODEL_URL",
+        "config.toml",
+    ] {
+        assert!(hint.contains(part), "{part} missing in {hint}");
+    }
+    wait_enabled(client, "#task-run").await?;
 
     // A picture of the whole desktop for a person to look at, with the final state painted.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -224,6 +274,20 @@ async fn wait_text(
     Err(format!(
         "{css}: timed out with text {last:?} (status: {status:?})"
     ))
+}
+
+/// Waits until a button can be clicked again.
+async fn wait_enabled(client: &Client, css: &str) -> Result<(), String> {
+    let started = Instant::now();
+    while started.elapsed() < TIMEOUT {
+        if let Ok(el) = client.find(Locator::Css(css)).await {
+            if el.is_enabled().await.unwrap_or(false) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("{css} stayed disabled"))
 }
 
 /// A running tauri-driver. Dropping it stops the driver, WebKitWebDriver and the app, even

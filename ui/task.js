@@ -1,0 +1,179 @@
+// The task view: an instruction run by the agents, shown step by step as the core events
+// arrive (the Set-of-Marks screenshot the Operator saw, its thought, the action, the
+// Reflector's outcome, model calls and tokens), with Stop and the final status.
+"use strict";
+
+const taskView = (() => {
+  const { invoke } = window.__TAURI__.core;
+  const $ = (id) => document.getElementById(id);
+  const rows = new Map();
+  let running = false;
+  let totals = { calls: 0, tokens: 0 };
+
+  const OUTCOMES = { a: "A success", b: "B wrong state", c: "C no change" };
+
+  function status(text, kind) {
+    const el = $("task-status");
+    el.textContent = text;
+    el.className = "task-status" + (kind ? " " + kind : " muted");
+  }
+
+  function row(step) {
+    let li = rows.get(step);
+    if (!li) {
+      li = document.createElement("li");
+      li.dataset.step = String(step);
+      li.className = "pending";
+      li.innerHTML =
+        '<button type="button" class="thumb" title="Set-of-Marks screenshot" disabled>' +
+        '<img alt=""></button>' +
+        '<div class="body">' +
+        '<div class="head"><span class="n"></span><span class="subgoal"></span></div>' +
+        '<div class="thought"></div>' +
+        '<div class="action"></div>' +
+        '<div class="outcome"></div>' +
+        '<div class="stats"></div>' +
+        "</div>";
+      li.querySelector(".n").textContent = `Step ${step}`;
+      li.querySelector(".thumb").addEventListener("click", () => zoom(li));
+      $("agent-steps").appendChild(li);
+      rows.set(step, li);
+      li.scrollIntoView({ block: "nearest" });
+    }
+    return li;
+  }
+
+  function set(li, cls, text) {
+    li.querySelector("." + cls).textContent = text;
+  }
+
+  async function showMarks(li, path) {
+    try {
+      const png = await invoke("image", { path });
+      const img = li.querySelector(".thumb img");
+      img.src = "data:image/png;base64," + png;
+      img.alt = `Set-of-Marks screenshot of step ${li.dataset.step}`;
+      li.querySelector(".thumb").disabled = false;
+      li.classList.add("has-marks");
+    } catch (e) {
+      li.querySelector(".thumb").title = String(e);
+    }
+  }
+
+  function zoom(li) {
+    const src = li.querySelector(".thumb img").src;
+    if (!src) return;
+    $("zoom-img").src = src;
+    $("zoom").hidden = false;
+  }
+
+  // Returns true when the event belongs to the task view.
+  function onEvent(ev) {
+    if (!running) return false;
+    switch (ev.event) {
+      case "run_started":
+        status(`run ${ev.run}: working…`, "busy");
+        return true;
+      case "planned": {
+        const plan = $("task-plan");
+        plan.textContent = ev.plan;
+        plan.hidden = !ev.plan;
+        set(row(ev.step), "subgoal", ev.subgoal);
+        return true;
+      }
+      case "model_called": {
+        totals.calls += 1;
+        totals.tokens += ev.usage.prompt + ev.usage.completion;
+        $("task-totals").textContent = `${totals.calls} calls · ${totals.tokens} tokens`;
+        if (ev.error) set(row(ev.step), "outcome", `${ev.role} failed: ${ev.error}`);
+        return true;
+      }
+      case "decided": {
+        const li = row(ev.step);
+        set(li, "thought", ev.thought);
+        set(li, "action", ev.action);
+        if (ev.marks) showMarks(li, ev.marks);
+        return true;
+      }
+      case "reflected": {
+        const li = row(ev.step);
+        const o = String(ev.outcome).toLowerCase();
+        li.className = "outcome-" + o + (li.classList.contains("has-marks") ? " has-marks" : "");
+        set(li, "outcome", OUTCOMES[o] + (ev.error ? `: ${ev.error}` : ""));
+        return true;
+      }
+      case "step_finished":
+        if (!ev.ok) set(row(ev.step), "outcome", ev.error || "the action failed");
+        return true;
+      case "action_refused":
+        set(row(ev.step), "outcome", `refused: ${ev.reason}`);
+        return true;
+      case "agent_step": {
+        const li = row(ev.step);
+        if (ev.subgoal) set(li, "subgoal", ev.subgoal);
+        if (ev.action) set(li, "action", ev.action);
+        if (li.classList.contains("pending")) li.classList.remove("pending");
+        const tokens = ev.usage.prompt + ev.usage.completion;
+        set(li, "stats", `${(ev.ms / 1000).toFixed(1)} s · ${ev.calls} calls · ${tokens} tokens`);
+        return true;
+      }
+      case "run_finished":
+        status(
+          `run ${ev.run} ${ev.status}` + (ev.summary ? `: ${ev.summary}` : ""),
+          ev.status === "succeeded" ? "ok" : "error"
+        );
+        return true;
+      case "perceived":
+      case "action_started":
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  async function run() {
+    const instruction = $("task").value.trim();
+    if (!instruction) {
+      status("Type what Deskhand should do first.", "error");
+      return;
+    }
+    rows.clear();
+    totals = { calls: 0, tokens: 0 };
+    $("agent-steps").replaceChildren();
+    $("task-plan").hidden = true;
+    $("task-totals").textContent = "";
+    $("task-run").disabled = true;
+    $("task-stop").disabled = false;
+    running = true;
+    status("starting…", "busy");
+    try {
+      const outcome = await invoke("run_task", { instruction });
+      // run_finished already said it, with the summary; this covers a lost event.
+      if (!$("task-status").textContent.startsWith(`run ${outcome.run} `)) {
+        status(`run ${outcome.run} ${outcome.status}`, outcome.status === "succeeded" ? "ok" : "error");
+      }
+    } catch (e) {
+      status(typeof e === "string" ? e : JSON.stringify(e), "error");
+    } finally {
+      running = false;
+      $("task-run").disabled = false;
+      $("task-stop").disabled = true;
+      document.dispatchEvent(new CustomEvent("task-finished"));
+    }
+  }
+
+  async function stop() {
+    $("task-stop").disabled = true;
+    status("stopping…", "busy");
+    await invoke("cancel");
+  }
+
+  $("task-run").addEventListener("click", run);
+  $("task-stop").addEventListener("click", stop);
+  $("task").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !$("task-run").disabled) run();
+  });
+  $("zoom").addEventListener("click", () => ($("zoom").hidden = true));
+
+  return { onEvent, isRunning: () => running };
+})();
