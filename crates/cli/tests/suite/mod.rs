@@ -1,4 +1,6 @@
 mod actions;
+mod agent;
+mod agent_tasks;
 mod bad_input;
 mod demo;
 mod galculator;

@@ -1,0 +1,180 @@
+//! Every dev-set task (shared/eval/tasks, copied to eval/tasks) run by the real agent loop in
+//! its own fresh desktop and judged by the task's own evaluator. The scripted model plays a
+//! model that knows the task's solution (eval/solutions): its Operator reads the screen tree
+//! in each prompt to find the ids of the elements a solution step names, so every action is
+//! chosen, validated, grounded and executed by the real runtime.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use deskhand_core::command::{Command, PointerVerb, TargetQuery};
+use deskhand_eval::tasks::{
+    evaluate, load_solution, load_task, repo_eval_dir, AgentVerdict, SolutionVerdict, TaskSession,
+};
+use deskhand_testkit::model_server::{RecordedRequest, Reply, ScriptedModelServer};
+use serde_json::{json, Value};
+
+use super::agent::agent_command;
+use super::text;
+
+/// The id of the first node in the prompt's screen tree with this role (if given) and
+/// exactly this name ("" = unnamed).
+fn find_node(prompt: &str, role: Option<&str>, name: &str) -> Option<String> {
+    let screen = &prompt[prompt.rfind("### Current screen")?..];
+    screen.lines().find_map(|line| {
+        let line = line.trim_start();
+        let (id, rest) = line.split_once(' ')?;
+        let role_end = [" \"", " =\"", " ["]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+            .unwrap_or(rest.len());
+        let (node_role, after) = rest.split_at(role_end);
+        let node_name = after
+            .strip_prefix(" \"")
+            .and_then(|s| s.split_once('"'))
+            .map(|(n, _)| n)
+            .unwrap_or("");
+        let role_ok = role.is_none_or(|r| node_role == r);
+        (role_ok && node_name == name && !id.is_empty()).then(|| id.to_string())
+    })
+}
+
+/// The action JSON for a solution command on the screen in the prompt.
+fn action_for(command: &str, prompt: &str) -> Value {
+    let parsed = Command::parse(command).expect("solutions parse");
+    let target = |q: &TargetQuery| -> Value {
+        match q {
+            TargetQuery::Label { name, role } => match find_node(prompt, role.as_deref(), name) {
+                Some(id) => json!({"by": "node", "id": id}),
+                None => json!({"by": "node", "id": format!("missing:{name}")}),
+            },
+            TargetQuery::At(p) => json!({"by": "point", "x": p.x, "y": p.y}),
+            TargetQuery::Description(d) => {
+                let name = d.trim_matches('"').to_string();
+                match find_node(prompt, None, &name) {
+                    Some(id) => json!({"by": "node", "id": id}),
+                    None => json!({"by": "node", "id": format!("missing:{name}")}),
+                }
+            }
+        }
+    };
+    match parsed {
+        Command::Direct(action) => serde_json::to_value(action).unwrap(),
+        Command::Pointer { verb, target: q } => {
+            let kind = match verb {
+                PointerVerb::Click | PointerVerb::MiddleClick => "click",
+                PointerVerb::DoubleClick => "double_click",
+                PointerVerb::TripleClick => "triple_click",
+                PointerVerb::RightClick => "right_click",
+                PointerVerb::Hover => "hover",
+            };
+            json!({"kind": kind, "target": target(&q)})
+        }
+        Command::Scroll { target: q, amount } => {
+            json!({"kind": "scroll", "target": target(&q), "amount": amount})
+        }
+        Command::Drag { from, to } => {
+            json!({"kind": "drag", "from": target(&from), "to": target(&to)})
+        }
+    }
+}
+
+fn run_task(id: &str) {
+    let dir = repo_eval_dir();
+    let spec = load_task(&dir.join("tasks").join(format!("{id}.json"))).unwrap();
+    let solution = load_solution(&dir.join("solutions"), id).unwrap();
+    let session = TaskSession::start(&spec).unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+
+    let instruction = spec.instruction.clone();
+    server.responder(
+        "manager",
+        Box::new(move |_req: &RecordedRequest, _turn| {
+            Reply::json(
+                &json!({"thought": "one subgoal", "plan": format!("1. {instruction}"),
+                "current_subgoal": instruction}),
+            )
+        }),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let commands = solution.correct.clone();
+    let verdict = solution.verdict;
+    server.responder(
+        "operator",
+        Box::new(move |req: &RecordedRequest, _turn| {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let action = match commands.get(i) {
+                Some(c) => action_for(c, &req.text),
+                None if verdict == SolutionVerdict::Fail => {
+                    json!({"kind": "fail", "reason": "the application cannot do this"})
+                }
+                None => json!({"kind": "done", "summary": "done"}),
+            };
+            Reply::json(&json!({"thought": format!("solution step {i}"), "action": action}))
+        }),
+    );
+    server.responder(
+        "reflector",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            Reply::json(
+                &json!({"outcome": "A", "error_description": "", "progress": "",
+                "subgoal_done": false}),
+            )
+        }),
+    );
+    server.responder(
+        "tips",
+        Box::new(|_req: &RecordedRequest, _turn| Reply::json(&json!({"tips": []}))),
+    );
+    server.responder(
+        "shortcuts",
+        Box::new(|_req: &RecordedRequest, _turn| Reply::json(&json!({"shortcuts": []}))),
+    );
+
+    let data = session.desktop().runtime_dir().join("agent-data");
+    let mut cmd = agent_command(Path::new(&data), &server, &spec.instruction);
+    cmd.args(["--max-steps", &spec.max_steps.to_string()]);
+    for (k, v) in session.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run deskhand");
+    let verdict = match out.status.code() {
+        Some(0) => AgentVerdict::Done,
+        Some(3) => AgentVerdict::Fail,
+        _ => AgentVerdict::None,
+    };
+    assert_ne!(verdict, AgentVerdict::None, "{}", text(&out));
+    let score = evaluate(&spec, &session, verdict);
+    assert!(score.passed(), "{id}: {:?}\n{}", score.details, text(&out));
+    // One Operator answer per solution step, plus the final done/fail.
+    assert!(server.count("operator") > solution.correct.len());
+}
+
+macro_rules! dev_task {
+    ($name:ident, $id:literal) => {
+        #[test]
+        fn $name() {
+            run_task($id);
+        }
+    };
+}
+
+dev_task!(agent_does_galculator_multiply, "galculator-multiply");
+dev_task!(
+    agent_does_galculator_sqrt_clipboard,
+    "galculator-sqrt-clipboard"
+);
+dev_task!(
+    agent_does_mousepad_append_unsaved,
+    "mousepad-append-unsaved"
+);
+dev_task!(agent_does_mousepad_copy_email, "mousepad-copy-email");
+dev_task!(agent_does_mousepad_fix_typo, "mousepad-fix-typo");
+dev_task!(
+    agent_says_mousepad_collab_is_infeasible,
+    "mousepad-infeasible-collab"
+);
+dev_task!(agent_does_mousepad_new_file, "mousepad-new-file");
+dev_task!(agent_does_xterm_count_errors, "xterm-count-errors");
