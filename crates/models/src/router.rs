@@ -61,6 +61,7 @@ impl RoleRouter {
         if !settings.is_configured() {
             return Err(ModelError::NotConfigured(HOW_TO_CONFIGURE.to_string()));
         }
+        settings.check_roles()?;
         // Roles with identical endpoints share one backend (and one connection pool).
         let mut built: Vec<Route> = Vec::new();
         let mut route_for = |endpoint: Endpoint| -> Result<Route, ModelError> {

@@ -306,6 +306,17 @@ impl ModelSettings {
         Ok(self)
     }
 
+    /// Refuses role entries that no agent uses (a typo would otherwise be ignored silently).
+    pub fn check_roles(&self) -> Result<(), ModelError> {
+        match self.roles.keys().find(|k| !ROLES.contains(&k.as_str())) {
+            Some(unknown) => Err(ModelError::Config(format!(
+                "unknown role {unknown:?} in [models.roles]: the roles are {}",
+                ROLES.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// True when some role has an endpoint with a URL, i.e. something may be sent.
     pub fn is_configured(&self) -> bool {
         let default = self.default.clone().unwrap_or_default();

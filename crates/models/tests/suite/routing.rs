@@ -136,3 +136,19 @@ fn a_role_entry_without_any_url_is_refused_with_the_setting_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_misspelt_role_is_refused() {
+    let mut models = ModelSettings::default();
+    models.roles.insert(
+        "managr".into(),
+        settings(EndpointKind::OpenAi, "http://127.0.0.1:9/v1", "m"),
+    );
+    let err = RoleRouter::from_settings_with_keys(&models, &|_| None).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("unknown role \"managr\""), "{message}");
+    assert!(
+        message.contains("manager, operator, reflector, notetaker, tips, shortcuts"),
+        "{message}"
+    );
+}
