@@ -381,3 +381,27 @@ fn an_unreachable_endpoint_is_a_connect_error() {
     assert!(err.is_retryable());
     assert!(err.to_string().contains(&url), "{err}");
 }
+
+#[test]
+fn a_server_that_wants_max_completion_tokens_gets_it() {
+    let server = ScriptedModelServer::start().unwrap();
+    server.script(
+        "manager",
+        vec![
+            Reply::status(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. \
+                 Use 'max_completion_tokens' instead.",
+            ),
+            Reply::text("ok"),
+        ],
+    );
+    let reply = backend(&server, "manager")
+        .complete(&request("manager", vec![text("Go.")]))
+        .unwrap();
+    assert_eq!(reply.text, "ok");
+    let log = server.requests();
+    assert_eq!(log[0].body["max_tokens"], 256);
+    assert!(log[1].body.get("max_tokens").is_none());
+    assert_eq!(log[1].body["max_completion_tokens"], 256);
+}
