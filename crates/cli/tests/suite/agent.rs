@@ -553,3 +553,78 @@ fn rusqlite_check(path: &Path) -> String {
     conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap()
 }
+
+/// Shortcuts run step by step with perception between steps: a step that cannot be found
+/// stops the shortcut and names it; an unmet precondition stops it before anything moves.
+/// Both count as a use without success.
+#[test]
+fn a_failing_shortcut_stops_at_its_failing_step_and_a_precondition_is_checked_first() {
+    let session = deskhand_testkit::start_mousepad().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let file = data.path().join("experience.json");
+    std::fs::write(
+        &file,
+        json!({"version": 1, "tips": [], "shortcuts": [
+            {"name": "broken_save", "app": "mousepad", "description": "Save, then press a button that is not there",
+             "parameters": [], "precondition": "", "steps": ["key ctrl+s", "click button 'No Such Button'"]},
+            {"name": "needs_menu", "app": "mousepad", "description": "Only works with a menu that is not there",
+             "parameters": [], "precondition": "", "requires": "menu 'Nope'", "steps": ["key ctrl+a"]}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = super::deskhand(data.path(), &["memory", "import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+
+    for (name, expected) in [
+        ("needs_menu", "precondition not met (menu 'Nope')"),
+        (
+            "broken_save",
+            "stopped at step 2 of 2 (click button 'No Such Button')",
+        ),
+    ] {
+        let server = ScriptedModelServer::start().unwrap();
+        server.responder(
+            "manager",
+            Box::new(|req: &RecordedRequest, _turn| {
+                let failed = req.text.contains("outcome C");
+                Reply::json(&json!({"thought": "t", "plan": "1. Save",
+                    "current_subgoal": if failed { "Finished" } else { "Save the document" }}))
+            }),
+        );
+        server.script(
+            "operator",
+            vec![Reply::json(&json!({"thought": "use it",
+                "shortcut": {"name": name, "arguments": {}}}))],
+        );
+        server.script("tips", vec![Reply::json(&json!({"tips": []}))]);
+        let out = run_agent(data.path(), &server, "Save the document with a shortcut");
+        let shown = text(&out);
+        assert!(server.requests_for("operator")[0]
+            .text
+            .contains(&format!("{name}(")));
+
+        let db = SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+        let run = last_run(&db);
+        let steps = db.steps(run.id).unwrap();
+        let step = steps
+            .iter()
+            .find(|s| s.error.is_some())
+            .unwrap_or_else(|| panic!("{shown}"));
+        let error = step.error.clone().unwrap();
+        assert!(error.contains(expected), "{error}");
+        let agent = step.agent.as_ref().unwrap();
+        assert_eq!(agent.shortcut.as_deref(), Some(name));
+        assert_eq!(agent.outcome, Some(Outcome::C));
+        if name == "needs_menu" {
+            // Nothing moved: no action was executed.
+            assert!(step.action.is_none() && step.effect.is_none(), "{step:?}");
+        } else {
+            // The first step ran (ctrl+s opened the dialog) before the second failed.
+            assert!(step.action.is_some(), "{step:?}");
+        }
+        let s = db.get_shortcut(name).unwrap();
+        assert_eq!((s.uses, s.successes), (1, 0));
+    }
+    drop(session);
+}
