@@ -499,8 +499,19 @@ impl AgentRunner {
                 let mut step = self.new_step(index, &action_text, started_ms);
                 step.action = Some(a.clone());
                 step.ok = true;
-                step.agent = Some(self.info(state, &op, None, &stats, marks, step_start));
+                let info = self.info(state, &op, None, &stats, marks, step_start);
+                let ms = info.times.total;
+                step.agent = Some(info);
                 p.memory.store().record_step(run, &step)?;
+                on_event(Event::AgentStep {
+                    step: index,
+                    subgoal: state.subgoal.clone(),
+                    action: action_text.clone(),
+                    outcome: None,
+                    calls: stats.calls,
+                    usage: stats.usage,
+                    ms,
+                });
                 outcome.steps += 1;
                 outcome.calls += stats.calls;
                 add_usage(&mut outcome.usage, stats.usage);
@@ -950,10 +961,6 @@ impl AgentRunner {
         state.subgoal = m.current_subgoal.clone();
         state.completed = m.completed_subgoals.clone();
         state.needs_notes = m.needs_notes;
-        // The stuck block was shown; count afresh.
-        if state.stuck_block().is_some() {
-            state.failures_in_row = 0;
-        }
         on_event(Event::Planned {
             step: index,
             plan: m.plan.clone(),
