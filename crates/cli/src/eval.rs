@@ -116,7 +116,10 @@ fn tasks(
             println!("{}", serde_json::to_string_pretty(&specs)?);
             return Ok(ExitCode::SUCCESS);
         }
-        println!("{:<32} {:<12} {:>5} {:<40}", "task", "apps", "steps", "metrics");
+        println!(
+            "{:<32} {:<12} {:>5} {:<40}",
+            "task", "apps", "steps", "metrics"
+        );
         for s in &specs {
             let ev = tasks::parse_evaluator(s)?;
             let metrics: Vec<&str> = ev.checks.iter().map(|c| c.func.as_str()).collect();

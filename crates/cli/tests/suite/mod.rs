@@ -9,6 +9,7 @@ mod memory;
 mod mousepad;
 mod policy;
 mod run;
+mod tasks;
 
 use std::path::Path;
 use std::process::{Command, Output};

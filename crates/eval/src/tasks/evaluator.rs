@@ -290,7 +290,12 @@ pub fn parse_evaluator(spec: &TaskSpec) -> Result<Evaluator, TaskError> {
                     .ok_or_else(|| err(&format!("func[{i}]"), "must be a metric name".into()))
             })
             .collect::<Result<_, _>>()?,
-        Some(_) => return Err(err("func", "must be a metric name or a list of them".into())),
+        Some(_) => {
+            return Err(err(
+                "func",
+                "must be a metric name or a list of them".into(),
+            ))
+        }
         None => return Err(err("func", "is missing".into())),
     };
     let single = matches!(map.get("func"), Some(Value::String(_)));
@@ -305,7 +310,12 @@ pub fn parse_evaluator(spec: &TaskSpec) -> Result<Evaluator, TaskError> {
         None => Conj::And,
         Some(Value::String(s)) if s == "and" => Conj::And,
         Some(Value::String(s)) if s == "or" => Conj::Or,
-        Some(other) => return Err(err("conj", format!("must be \"and\" or \"or\", not {other}"))),
+        Some(other) => {
+            return Err(err(
+                "conj",
+                format!("must be \"and\" or \"or\", not {other}"),
+            ))
+        }
     };
     let n = funcs.len();
     let results = arity(map.get("result"), n).map_err(|m| err("result", m))?;
@@ -356,6 +366,15 @@ fn parse_getter(
     let sub = |key: &str, message: String| err(&format!("{field}.{key}"), message);
     let mut p = Params::new(value, field, &sub)?;
     let kind = p.string("type")?;
+    let known: &[&str] = match kind.as_str() {
+        "file_content" | "file_exists" | "list_directory" => &["path"],
+        "clipboard" => &["selection"],
+        "atspi_find" => &["app", "role", "name", "attr"],
+        _ => &[],
+    };
+    if GETTERS.contains(&kind.as_str()) {
+        p.check_known(known)?;
+    }
     let getter = match kind.as_str() {
         "file_content" => Getter::FileContent {
             path: p.string("path")?,
@@ -423,7 +442,10 @@ fn rules<'a>(
         ));
     };
     if let Some(k) = e.keys().find(|k| *k != "type" && *k != "rules") {
-        return Err(err(&format!("expected.{k}"), "unknown field (known: type, rules)".into()));
+        return Err(err(
+            &format!("expected.{k}"),
+            "unknown field (known: type, rules)".into(),
+        ));
     }
     match e.get("type") {
         Some(Value::String(t)) if t == "rule" => {}
@@ -487,6 +509,7 @@ fn parse_metric(
     let mut o = Params::new(options.unwrap_or(&Value::Null), "options", &opt_err)?;
     let metric = match func {
         "exact_match" | "contains" | "text_last_line" => {
+            o.check_known(&["strip", "ignore_case"])?;
             let r = rules(expected, err)?;
             only_rules(r, &["expected"], err)?;
             let strip = o.opt_bool("strip")?.unwrap_or(true);
@@ -528,6 +551,7 @@ fn parse_metric(
             }
         }
         "regex_match" => {
+            o.check_known(&["ignore_case"])?;
             let r = rules(expected, err)?;
             only_rules(r, &["pattern"], err)?;
             let ignore_case = o.opt_bool("ignore_case")?.unwrap_or(false);
@@ -545,6 +569,7 @@ fn parse_metric(
             Metric::RegexMatch { pattern }
         }
         "float_close" => {
+            o.check_known(&["tol"])?;
             let r = rules(expected, err)?;
             only_rules(r, &["expected"], err)?;
             let expected = match r.get("expected") {
@@ -691,8 +716,10 @@ pub fn apply(metric: &Metric, value: &StateValue) -> Result<bool, String> {
             ignore_case,
         } => match (value, expected) {
             (StateValue::List(items), Expected::List(want)) => {
-                let mut got: Vec<String> =
-                    items.iter().map(|s| norm(s, *strip, *ignore_case)).collect();
+                let mut got: Vec<String> = items
+                    .iter()
+                    .map(|s| norm(s, *strip, *ignore_case))
+                    .collect();
                 let mut want: Vec<String> =
                     want.iter().map(|s| norm(s, *strip, *ignore_case)).collect();
                 got.sort();
@@ -713,9 +740,9 @@ pub fn apply(metric: &Metric, value: &StateValue) -> Result<bool, String> {
             let want = norm(expected, *strip, *ignore_case);
             match value {
                 StateValue::Text(t) => Ok(norm(t, *strip, *ignore_case).contains(&want)),
-                StateValue::List(items) => Ok(items
-                    .iter()
-                    .any(|s| norm(s, *strip, *ignore_case) == want)),
+                StateValue::List(items) => {
+                    Ok(items.iter().any(|s| norm(s, *strip, *ignore_case) == want))
+                }
                 StateValue::Bool(_) => Err(format!("contains needs text, got {value}")),
             }
         }
@@ -760,7 +787,9 @@ fn describe(getter: &Getter) -> String {
         Getter::Clipboard { selection } => format!("clipboard ({selection})"),
         Getter::WindowTitle => "window_title".into(),
         Getter::WindowTitles => "window_titles".into(),
-        Getter::AtspiFind { app, role, attr, .. } => format!("atspi_find {app} {role:?}.{attr}"),
+        Getter::AtspiFind {
+            app, role, attr, ..
+        } => format!("atspi_find {app} {role:?}.{attr}"),
     }
 }
 

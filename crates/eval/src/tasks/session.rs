@@ -96,7 +96,11 @@ impl TaskSession {
             desktop,
         };
         for (i, step) in steps.iter().enumerate() {
-            let kind = spec.config.get(i).map(|s| s.kind.clone()).unwrap_or_default();
+            let kind = spec
+                .config
+                .get(i)
+                .map(|s| s.kind.clone())
+                .unwrap_or_default();
             session
                 .run_step(step)
                 .map_err(|message| TaskError::SetupFailed {

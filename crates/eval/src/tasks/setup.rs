@@ -143,6 +143,17 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// Fails on the first key that is not known (a typo), before anything is read.
+    pub(crate) fn check_known(&self, known: &[&str]) -> Result<(), TaskError> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(k) => Err(self.fail(
+                k,
+                format!("unknown parameter (known: {})", known.join(", ")),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Fails on the first key nobody took (a typo).
     pub(crate) fn finish(self, known: &[&str]) -> Result<(), TaskError> {
         match self.map.keys().next() {
@@ -176,6 +187,17 @@ pub fn parse_step(task: &str, index: usize, step: &SetupStep) -> Result<Setup, T
         message,
     };
     let mut p = Params::new(&step.parameters, "parameters", &err)?;
+    let known: &[&str] = match step.kind.as_str() {
+        "create_file" => &["path", "content", "lines"],
+        "create_dir" => &["path"],
+        "launch" => &["command"],
+        "wait_window" => &["title", "regex", "timeout"],
+        "wait_atspi" => &["app", "timeout"],
+        _ => &[],
+    };
+    if SETUP_TYPES.contains(&step.kind.as_str()) {
+        p.check_known(known)?;
+    }
     let setup = match step.kind.as_str() {
         "create_file" => {
             let path = p.string("path")?;
