@@ -8,6 +8,7 @@ const taskView = (() => {
   const $ = (id) => document.getElementById(id);
   const rows = new Map();
   let running = false;
+  let subgoal = "";
   let totals = { calls: 0, tokens: 0 };
 
   const OUTCOMES = { a: "A success", b: "B wrong state", c: "C no change" };
@@ -34,7 +35,8 @@ const taskView = (() => {
         '<div class="outcome"></div>' +
         '<div class="stats"></div>' +
         "</div>";
-      li.querySelector(".n").textContent = `Step ${step}`;
+      li.querySelector(".n").textContent = `Step ${step + 1}`;
+      li.querySelector(".subgoal").textContent = subgoal;
       li.querySelector(".thumb").addEventListener("click", () => zoom(li));
       $("agent-steps").appendChild(li);
       rows.set(step, li);
@@ -78,7 +80,9 @@ const taskView = (() => {
         const plan = $("task-plan");
         plan.textContent = ev.plan;
         plan.hidden = !ev.plan;
-        set(row(ev.step), "subgoal", ev.subgoal);
+        // The step's card shows it once the step acts ("Finished" ends the run instead).
+        subgoal = ev.subgoal;
+        if (rows.has(ev.step)) set(rows.get(ev.step), "subgoal", ev.subgoal);
         return true;
       }
       case "model_called": {
@@ -114,7 +118,8 @@ const taskView = (() => {
         if (ev.action) set(li, "action", ev.action);
         if (li.classList.contains("pending")) li.classList.remove("pending");
         const tokens = ev.usage.prompt + ev.usage.completion;
-        set(li, "stats", `${(ev.ms / 1000).toFixed(1)} s · ${ev.calls} calls · ${tokens} tokens`);
+        const calls = `${ev.calls} call${ev.calls === 1 ? "" : "s"}`;
+        set(li, "stats", `${(ev.ms / 1000).toFixed(1)} s · ${calls} · ${tokens} tokens`);
         return true;
       }
       case "run_finished":
@@ -138,6 +143,7 @@ const taskView = (() => {
       return;
     }
     rows.clear();
+    subgoal = "";
     totals = { calls: 0, tokens: 0 };
     $("agent-steps").replaceChildren();
     $("task-plan").hidden = true;

@@ -185,7 +185,7 @@ impl Printer {
             }
             Event::Decided { step, thought, .. } => {
                 if !thought.is_empty() {
-                    println!("  [{step}] {thought}");
+                    println!("  [{}] {thought}", step + 1);
                 }
             }
             Event::Reflected {
@@ -195,7 +195,7 @@ impl Printer {
                 ..
             } => {
                 if !error.is_empty() && *outcome != deskhand_core::ports::Outcome::A {
-                    println!("  [{step}] {}: {error}", outcome.as_str());
+                    println!("  [{}] {}: {error}", step + 1, outcome.as_str());
                 }
             }
             Event::AgentStep {
@@ -212,7 +212,8 @@ impl Printer {
                     self.subgoal = subgoal.clone();
                 }
                 println!(
-                    "step {step:>2}  {}  {action}  ({:.1} s, {calls} call{}, {} tokens)",
+                    "step {:>2}  {}  {action}  ({:.1} s, {calls} call{}, {} tokens)",
+                    step + 1,
                     outcome.map(|o| o.as_str()).unwrap_or("-"),
                     *ms as f64 / 1000.0,
                     if *calls == 1 { "" } else { "s" },

@@ -16,29 +16,15 @@ use deskhand_testkit::ScriptedModelServer;
 use deskhand_xsession::VirtualDesktop;
 use fantoccini::{Client, ClientBuilder, Locator};
 
-const TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(30);
 const SCREENSHOT: &str = "/tmp/deskhand-desktop-test.png";
 
 #[test]
 fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
     let desktop = VirtualDesktop::start(Default::default()).unwrap();
     desktop.export_env();
-    let home = tempfile::tempdir().unwrap();
+    let home = private_home();
     let data = home.path().join("data");
-    std::env::set_var("DESKHAND_DATA", &data);
-    // WebKit and the app keep caches and config under XDG dirs: keep them out of the real home.
-    for (var, dir) in [
-        ("XDG_CONFIG_HOME", "config"),
-        ("XDG_DATA_HOME", "share"),
-        ("XDG_CACHE_HOME", "cache"),
-    ] {
-        std::env::set_var(var, home.path().join(dir));
-    }
-    // A confirmation that never gets its answer must not pass by timing out into "no" within
-    // the test's waits: make the timeout longer than any of them.
-    let config = home.path().join("config/deskhand/config.toml");
-    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
-    std::fs::write(&config, "confirm_timeout_ms = 60000\n").unwrap();
     // No model is configured for the app, but the variables other tools read name a live
     // endpoint: nothing may reach it.
     for (name, _) in std::env::vars() {
@@ -82,6 +68,27 @@ fn window_reaches_rust_captures_the_desktop_and_runs_commands() {
             .contains("not confirmed"),
         "{refused:?}"
     );
+}
+
+/// A private home for the app (database, config, WebKit's caches), set in this process's
+/// environment for the app to inherit.
+pub(super) fn private_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::env::set_var("DESKHAND_DATA", home.path().join("data"));
+    // WebKit and the app keep caches and config under XDG dirs: keep them out of the real home.
+    for (var, dir) in [
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "share"),
+        ("XDG_CACHE_HOME", "cache"),
+    ] {
+        std::env::set_var(var, home.path().join(dir));
+    }
+    // A confirmation that never gets its answer must not pass by timing out into "no" within
+    // the test's waits: make the timeout longer than any of them.
+    let config = home.path().join("config/deskhand/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, "confirm_timeout_ms = 60000\n").unwrap();
+    home
 }
 
 async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> {
@@ -205,16 +212,17 @@ async fn drive(client: &Client, desktop: &VirtualDesktop) -> Result<(), String> 
 const ACCENT: [u8; 3] = [0x2b, 0x6c, 0xb0];
 const ACCENT_PIXELS: usize = 1_000;
 
-async fn wait_painted(desktop: &VirtualDesktop) -> Result<(), String> {
+pub(super) async fn wait_painted(desktop: &VirtualDesktop) -> Result<(), String> {
+    // Each test process looks at its own file: tests run in parallel.
+    let file = std::env::temp_dir().join(format!("deskhand-painted-{}.png", std::process::id()));
+    let path = file.to_string_lossy().to_string();
     let started = Instant::now();
     let mut seen = 0;
     while started.elapsed() < TIMEOUT {
         desktop
-            .run("import", &["-window", "root", SCREENSHOT])
+            .run("import", &["-window", "root", &path])
             .map_err(|e| e.to_string())?;
-        let shot = image::open(SCREENSHOT)
-            .map_err(|e| e.to_string())?
-            .to_rgb8();
+        let shot = image::open(&file).map_err(|e| e.to_string())?.to_rgb8();
         seen = shot.pixels().filter(|p| p.0 == ACCENT).count();
         if seen >= ACCENT_PIXELS {
             return Ok(());
@@ -226,7 +234,7 @@ async fn wait_painted(desktop: &VirtualDesktop) -> Result<(), String> {
     ))
 }
 
-async fn connect(driver: &Driver) -> Client {
+pub(super) async fn connect(driver: &Driver) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
     caps.insert(
@@ -241,7 +249,10 @@ async fn connect(driver: &Driver) -> Client {
         .unwrap_or_else(|e| panic!("new WebDriver session: {e}\n{}", driver.log_text()))
 }
 
-async fn find(client: &Client, css: &str) -> Result<fantoccini::elements::Element, String> {
+pub(super) async fn find(
+    client: &Client,
+    css: &str,
+) -> Result<fantoccini::elements::Element, String> {
     client
         .wait()
         .at_most(TIMEOUT)
@@ -251,7 +262,7 @@ async fn find(client: &Client, css: &str) -> Result<fantoccini::elements::Elemen
 }
 
 /// Waits until the element's text satisfies `ok`, and returns it.
-async fn wait_text(
+pub(super) async fn wait_text(
     client: &Client,
     css: &str,
     ok: impl Fn(&str) -> bool,
@@ -277,7 +288,7 @@ async fn wait_text(
 }
 
 /// Waits until a button can be clicked again.
-async fn wait_enabled(client: &Client, css: &str) -> Result<(), String> {
+pub(super) async fn wait_enabled(client: &Client, css: &str) -> Result<(), String> {
     let started = Instant::now();
     while started.elapsed() < TIMEOUT {
         if let Ok(el) = client.find(Locator::Css(css)).await {
@@ -292,14 +303,14 @@ async fn wait_enabled(client: &Client, css: &str) -> Result<(), String> {
 
 /// A running tauri-driver. Dropping it stops the driver, WebKitWebDriver and the app, even
 /// when the test panics.
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     port: u16,
     log: PathBuf,
 }
 
 impl Driver {
-    fn start(log: &Path) -> Driver {
+    pub(super) fn start(log: &Path) -> Driver {
         let program = find_tauri_driver();
         let port = free_port();
         let native_port = free_port();
@@ -346,7 +357,7 @@ impl Driver {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn log_text(&self) -> String {
+    pub(super) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
