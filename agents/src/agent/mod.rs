@@ -55,8 +55,9 @@ impl<T: MemoryStore + Experience> AgentMemory for T {
 pub struct AgentPorts<'a> {
     /// Perception (the fused layout tree, compact text and Set-of-Marks image).
     pub perceptor: &'a mut dyn Perceptor,
-    /// The model endpoint(s), routed by role.
-    pub model: &'a dyn ModelBackend,
+    /// The model endpoint(s), routed by role. Shared so that a call in flight can be left
+    /// behind at once when the run is cancelled.
+    pub model: Arc<dyn ModelBackend>,
     /// Runs, steps, model calls, tips and shortcuts.
     pub memory: &'a mut dyn AgentMemory,
     /// Screen capture.
@@ -189,10 +190,41 @@ impl StepStats {
 /// One model call's raw result and time.
 type Answer = (Result<ModelReply, PortError>, u64);
 
-fn complete(model: &dyn ModelBackend, request: &ModelRequest) -> Answer {
+/// One model call on its own thread, given up at once when `cancel` is set (the call then
+/// ends in the background; its answer is dropped).
+fn complete(model: &Arc<dyn ModelBackend>, request: &ModelRequest, cancel: &AtomicBool) -> Answer {
     let t = Instant::now();
-    let r = model.complete(request);
-    (r, t.elapsed().as_millis() as u64)
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (model, request) = (model.clone(), request.clone());
+    let spawned = std::thread::Builder::new()
+        .name("model-call".into())
+        .spawn(move || {
+            let _ = tx.send(model.complete(&request));
+        });
+    if let Err(e) = spawned {
+        return (
+            Err(PortError::failed(format!("cannot start a model call: {e}"))),
+            0,
+        );
+    }
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(25)) {
+            Ok(r) => return (r, t.elapsed().as_millis() as u64),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if cancel.load(Ordering::SeqCst) => {
+                return (
+                    Err(PortError::failed("cancelled while waiting for the model")),
+                    t.elapsed().as_millis() as u64,
+                )
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return (
+                    Err(PortError::failed("the model call ended without an answer")),
+                    t.elapsed().as_millis() as u64,
+                )
+            }
+        }
+    }
 }
 
 fn max_tokens(role: &str) -> u32 {
@@ -851,7 +883,7 @@ impl AgentRunner {
             }
             let (answer, ms) = match first.take() {
                 Some(a) => a,
-                None => complete(p.model, &request),
+                None => complete(&p.model, &request, &self.cancel),
             };
             let prompt = prompts::for_log(&request.messages);
             let (reply, usage, error) = match &answer {
@@ -883,6 +915,9 @@ impl AgentRunner {
                 usage,
                 error: error.clone(),
             });
+            if self.cancelled() {
+                return Err(Stop::End(RunStatus::Cancelled, "cancelled by the user".into()));
+            }
             match (answer, checked) {
                 (Err(e), _) => {
                     return Err(Stop::End(
@@ -1151,12 +1186,13 @@ impl AgentRunner {
             json_schema: Some(reply::notetaker_schema()),
             max_tokens: max_tokens("notetaker"),
         });
-        let model = p.model;
+        let model = &p.model;
+        let cancel = &*self.cancel;
         let (reflected, noted) = std::thread::scope(|s| {
             let notes = note_request
                 .as_ref()
-                .map(|r| s.spawn(move || complete(model, r)));
-            let reflected = complete(model, &reflect_request);
+                .map(|r| s.spawn(move || complete(model, r, cancel)));
+            let reflected = complete(model, &reflect_request, cancel);
             let noted = notes.map(|h| {
                 h.join()
                     .unwrap_or_else(|_| (Err(PortError::failed("the notetaker call panicked")), 0))

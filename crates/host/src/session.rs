@@ -409,7 +409,7 @@ impl Deskhand {
                 "nothing to do: the instruction is empty".into(),
             ));
         }
-        let router = self.model_router()?;
+        let router = Arc::new(self.model_router()?);
         let runner = AgentRunner {
             config: self.agent_config(max_steps),
             cancel: self.cancel.clone(),
@@ -421,7 +421,7 @@ impl Deskhand {
             let mut perceptor = crate::perceptor::HostPerceptor::new(self);
             let ports = AgentPorts {
                 perceptor: &mut perceptor,
-                model: &router,
+                model: router.clone(),
                 memory: kit.memory,
                 screen: &self.screen,
                 accessibility: self.accessibility_port(),

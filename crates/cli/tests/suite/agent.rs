@@ -628,3 +628,118 @@ fn a_failing_shortcut_stops_at_its_failing_step_and_a_precondition_is_checked_fi
     }
     drop(session);
 }
+
+/// The kill switch stops an agent run at once, even while it waits for a model: the run ends
+/// cancelled (exit 4) long before the model would have answered, and nothing more runs.
+#[test]
+fn the_kill_switch_stops_an_agent_run_while_it_waits_for_the_model() {
+    let session = deskhand_testkit::start_mousepad().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+    server.script(
+        "manager",
+        vec![Reply::json(
+            &json!({"thought": "t", "plan": "1. Type", "current_subgoal": "Type"}),
+        )],
+    );
+    let waiting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = waiting.clone();
+    server.responder(
+        "operator",
+        Box::new(move |_req: &RecordedRequest, _turn| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Reply::delayed(
+                60_000,
+                operator_says("type", json!({"kind": "type", "text": "late"})),
+            )
+        }),
+    );
+    let child = agent_command(data.path(), &server, "Type something")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !waiting.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the Operator was never asked"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pressed = Instant::now();
+    session
+        .desktop
+        .run("xdotool", &["key", "ctrl+alt+Escape"])
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    // Far sooner than the model's 60 s answer (a generous bound for a loaded machine).
+    assert!(pressed.elapsed() < Duration::from_secs(30));
+    let db = SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+    let run = last_run(&db);
+    assert_eq!(run.status, RunStatus::Cancelled, "{}", run.summary);
+    assert!(db.steps(run.id).unwrap().iter().all(|s| s.action.is_none()));
+    drop(session);
+}
+
+/// The same action chosen three times in a row stops the run (and two failures in a row
+/// already put the stuck block before the Manager).
+#[test]
+fn the_same_failing_action_three_times_stops_the_run() {
+    let session = deskhand_testkit::start_mousepad().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+    server.responder(
+        "manager",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            Reply::json(&json!({"thought": "t", "plan": "1. Click", "current_subgoal": "Click the empty corner"}))
+        }),
+    );
+    server.responder(
+        "operator",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            operator_says(
+                "click the corner",
+                json!({"kind": "click", "target": {"by": "point", "x": 1270, "y": 790}}),
+            )
+        }),
+    );
+    server.responder(
+        "reflector",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            Reply::json(
+                &json!({"outcome": "C", "error_description": "nothing happened",
+                "progress": "", "subgoal_done": false}),
+            )
+        }),
+    );
+    server.script(
+        "tips",
+        vec![Reply::json(
+            &json!({"tips": [{"app": "", "text": "Clicking an empty corner does nothing."}]}),
+        )],
+    );
+    let out = run_agent(
+        data.path(),
+        &server,
+        "Click the empty corner until something happens",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let db = SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+    let run = last_run(&db);
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.summary.contains("same action was chosen 3 times"),
+        "{}",
+        run.summary
+    );
+    assert_eq!(db.steps(run.id).unwrap().len(), 2);
+    // Failures teach lessons too: the tip from this failed run is kept.
+    let tips = db.relevant_tips("mousepad", "click corner", 5).unwrap();
+    assert!(
+        tips.iter().any(|t| t.source_run == Some(run.id)),
+        "{tips:?}"
+    );
+    drop(session);
+}
