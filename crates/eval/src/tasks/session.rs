@@ -29,6 +29,15 @@ const HOME_DIRS: &[&str] = &[
 /// the full path of the throw-away HOME.
 const GSETTINGS_KEYFILE: &str = "[org/xfce/mousepad/preferences/window]\npath-in-title=false\n";
 
+/// Where Debian installs Xfce's settings daemon. Started by D-Bus activation it would run
+/// with the bus's environment and write Thunar's settings (view mode...) into the user's own
+/// `~/.config`; the session starts it itself, in the task's HOME.
+const XFCONFD: &[&str] = &[
+    "/usr/lib/x86_64-linux-gnu/xfce4/xfconf/xfconfd",
+    "/usr/lib/aarch64-linux-gnu/xfce4/xfconf/xfconfd",
+    "/usr/libexec/xfconfd",
+];
+
 /// Pause between two looks while waiting for an application.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -95,6 +104,14 @@ impl TaskSession {
             apps: Vec::new(),
             desktop,
         };
+        if steps.iter().any(|s| matches!(s, Setup::Launch { .. })) {
+            session.start_xfconfd().map_err(|message| TaskError::SetupFailed {
+                task: spec.id.clone(),
+                step: 0,
+                kind: "session".into(),
+                message,
+            })?;
+        }
         for (i, step) in steps.iter().enumerate() {
             let kind = spec
                 .config
@@ -144,6 +161,42 @@ impl TaskSession {
                     .map_err(|e| e.to_string())
             }
             Setup::WaitAtspi { app, timeout } => self.wait_atspi(app, *timeout),
+        }
+    }
+
+    /// Starts xfconfd (when installed) with the task's HOME and waits until it owns its bus
+    /// name, so that Xfce applications keep their settings in the throw-away HOME.
+    fn start_xfconfd(&mut self) -> Result<(), String> {
+        let Some(path) = XFCONFD.iter().find(|p| Path::new(p).is_file()) else {
+            return Ok(());
+        };
+        self.launch(&[path.to_string()])
+            .map_err(|e| format!("cannot start xfconfd: {e}"))?;
+        let start = Instant::now();
+        let timeout = Duration::from_secs(10);
+        loop {
+            let owned = self
+                .desktop
+                .run(
+                    "dbus-send",
+                    &[
+                        "--session",
+                        "--print-reply",
+                        "--dest=org.freedesktop.DBus",
+                        "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus.NameHasOwner",
+                        "string:org.xfce.Xfconf",
+                    ],
+                )
+                .map(|out| out.contains("boolean true"))
+                .unwrap_or(false);
+            if owned {
+                return Ok(());
+            }
+            if start.elapsed() >= timeout {
+                return Err(format!("xfconfd did not take its bus name within {timeout:?}"));
+            }
+            std::thread::sleep(POLL);
         }
     }
 
