@@ -161,9 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Run(args) => Ok(run::run(&overrides, &args, &mut printer)),
         Cmd::Eval { bench } => eval::run(bench, cli.data_dir.as_deref(), cli.json),
-        Cmd::Memory { what } => {
-            memory::run(what, &Config::load(&overrides)?.database(), cli.json)
-        }
+        Cmd::Memory { what } => memory::run(what, &Config::load(&overrides)?.database(), cli.json),
         Cmd::Schema => {
             println!(
                 "{}",
@@ -214,9 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 | Cmd::Schema
                 | Cmd::Eval { .. }
                 | Cmd::Memory { .. }
-                | Cmd::Run(_) => {
-                    Ok(ExitCode::SUCCESS)
-                }
+                | Cmd::Run(_) => Ok(ExitCode::SUCCESS),
             }
         }
     }

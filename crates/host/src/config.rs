@@ -308,7 +308,9 @@ impl Config {
 
     /// The config file models are configured in: the one read, else the default path.
     pub fn config_path(&self) -> PathBuf {
-        self.config_file.clone().unwrap_or_else(|| self.default_file.clone())
+        self.config_file
+            .clone()
+            .unwrap_or_else(|| self.default_file.clone())
     }
 }
 
@@ -417,10 +419,14 @@ mod tests {
         assert_eq!(c.agent.learn, Some(false));
 
         std::fs::write(&file, "[agent]\nmax_steps = 0\n").unwrap();
-        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        let err = Config::resolve(&env(dir.path()), &cli)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_steps"), "{err}");
         std::fs::write(&file, "[agent]\nmax_step = 3\n").unwrap();
-        let err = Config::resolve(&env(dir.path()), &cli).unwrap_err().to_string();
+        let err = Config::resolve(&env(dir.path()), &cli)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("max_step"), "{err}");
     }
 }

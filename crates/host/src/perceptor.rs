@@ -99,7 +99,10 @@ impl Perceptor for HostPerceptor<'_> {
             .map(|w| w.title.clone())
             .or_else(|| active.map(|n| n.name.clone()))
             .filter(|t| !t.is_empty());
-        let active_bounds = window.as_ref().map(|w| w.bounds).or(active.and_then(|n| n.bounds));
+        let active_bounds = window
+            .as_ref()
+            .map(|w| w.bounds)
+            .or(active.and_then(|n| n.bounds));
         let focus = focus_point(&tree, active_bounds);
         let compact = compact_text(&tree, options.budget_tokens, focus);
         let marks = if options.marks {
@@ -246,7 +249,11 @@ mod tests {
             .decode(&marks.png_base64)
             .unwrap();
         assert!(png.starts_with(b"\x89PNG"));
-        std::fs::write(std::env::temp_dir().join("deskhand-perceptor-marks.png"), &png).unwrap();
+        std::fs::write(
+            std::env::temp_dir().join("deskhand-perceptor-marks.png"),
+            &png,
+        )
+        .unwrap();
         // Every mark's id is a node of the tree: what the Operator picks can be resolved.
         let file = first
             .tree
@@ -255,12 +262,19 @@ mod tests {
             .find(|(_, n)| n.role == "menu" && n.name == "File")
             .map(|(_, n)| n.id.clone())
             .unwrap();
-        assert!(first.compact.contains(&format!("{file} menu")), "{}", first.compact);
+        assert!(
+            first.compact.contains(&format!("{file} menu")),
+            "{}",
+            first.compact
+        );
         assert!(!first.frames.is_empty());
 
         // Mousepad's blinking caret may change pixels between looks; ids stay stable anyway.
         let second = perceptor.observe(&options).unwrap();
-        assert_eq!(second.tree.get(&file).map(|n| n.name.as_str()), Some("File"));
+        assert_eq!(
+            second.tree.get(&file).map(|n| n.name.as_str()),
+            Some("File")
+        );
         drop(session);
     }
 }

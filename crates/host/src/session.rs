@@ -415,7 +415,7 @@ impl Deskhand {
             cancel: self.cancel.clone(),
         };
         on_event(Event::Notice {
-            message: format!("models: {}", router.describe().join("; ")),
+            message: format!("models: {}", models_in_use(&router)),
         });
         self.with_run_kit(on_event, |kit, on_event| {
             let mut perceptor = crate::perceptor::HostPerceptor::new(self);
@@ -552,6 +552,25 @@ impl Deskhand {
             .map_err(|_| HostError::Other("database lock poisoned".into()))?;
         Ok(memory.steps(run)?)
     }
+}
+
+/// "openai m at url (manager, operator); ..." : each endpoint once, with the roles using it.
+fn models_in_use(router: &RoleRouter) -> String {
+    let mut endpoints: Vec<(String, Vec<String>)> = Vec::new();
+    for line in router.describe() {
+        let Some((role, endpoint)) = line.split_once(" -> ") else {
+            continue;
+        };
+        match endpoints.iter_mut().find(|(e, _)| e == endpoint) {
+            Some((_, roles)) => roles.push(role.to_string()),
+            None => endpoints.push((endpoint.to_string(), vec![role.to_string()])),
+        }
+    }
+    endpoints
+        .into_iter()
+        .map(|(endpoint, roles)| format!("{endpoint} ({})", roles.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The model router of a configuration, or why there is none: with no endpoint configured,

@@ -1,11 +1,16 @@
-//! `deskhand run` without a configured model: a clear how-to and exit code 2, before anything
+//! `deskhand run`: without a configured model a clear how-to and exit code 2, before anything
 //! on the desktop is touched and without a byte sent to any endpoint, even when the
-//! environment names one in the variables other tools use.
+//! environment names one in the variables other tools use; with one, live progress lines or
+//! JSON events and exit code 0.
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use deskhand_core::ports::RunStatus;
+use deskhand_core::Event;
+use deskhand_testkit::model_server::{RecordedRequest, Reply};
 use deskhand_testkit::ScriptedModelServer;
+use serde_json::json;
 
 use super::text;
 
@@ -87,4 +92,122 @@ fn run_without_a_model_says_how_to_configure_one_and_sends_nothing() {
     );
 
     assert!(server.requests().is_empty(), "{:?}", server.requests());
+}
+
+/// A scripted two-step task on mousepad: type a line, then the Manager finishes.
+fn script_typing(server: &ScriptedModelServer, line: &'static str) {
+    let typed = |text: &str| {
+        let head = "### Recent actions\n";
+        text.rfind(head)
+            .map(|i| &text[i + head.len()..])
+            .and_then(|body| body.split("\n\n").next())
+            .is_some_and(|body| body.contains("\"kind\":\"type\""))
+    };
+    server.responder(
+        "manager",
+        Box::new(move |req: &RecordedRequest, _turn| {
+            let subgoal = if typed(&req.text) {
+                "Finished"
+            } else {
+                "Type the line"
+            };
+            Reply::json(&json!({"thought": "t", "plan": "1. Type the line",
+                "current_subgoal": subgoal, "completed_subgoals": ""}))
+            .with_usage(1000, 50)
+        }),
+    );
+    server.responder(
+        "operator",
+        Box::new(move |req: &RecordedRequest, _turn| {
+            if typed(&req.text) {
+                return Reply::json(&json!({"thought": "typed", "subgoal_complete": true}));
+            }
+            Reply::json(&json!({"thought": "type it into the document",
+                "action": {"kind": "type", "text": line}, "description": "type"}))
+            .with_usage(800, 30)
+        }),
+    );
+    for (role, reply) in [
+        (
+            "reflector",
+            json!({"outcome": "A", "error_description": "", "progress": "typed", "subgoal_done": true}),
+        ),
+        ("notetaker", json!({"notes": ""})),
+        ("tips", json!({"tips": []})),
+        ("shortcuts", json!({"shortcuts": []})),
+    ] {
+        server.responder(
+            role,
+            Box::new(move |_req: &RecordedRequest, _turn| Reply::json(&reply)),
+        );
+    }
+}
+
+fn configured(data: &Path, server: &ScriptedModelServer, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskhand"));
+    cmd.arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("DESKHAND_MODEL_URL", server.url())
+        .env("DESKHAND_MODEL", "default");
+    for role in [
+        "manager",
+        "operator",
+        "reflector",
+        "notetaker",
+        "tips",
+        "shortcuts",
+    ] {
+        cmd.env(format!("DESKHAND_{}_MODEL", role.to_uppercase()), role);
+    }
+    cmd.output().expect("run deskhand")
+}
+
+/// A configured run on mousepad shows one progress line per step (step, outcome, action,
+/// time, calls, tokens) and exits 0; with `--json` every line of stdout is an Event, from
+/// RunStarted through the agent events to RunFinished.
+#[test]
+fn run_shows_progress_lines_and_streams_json_events() {
+    let session = deskhand_testkit::start_mousepad().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+    script_typing(&server, "first line\n");
+    let out = configured(data.path(), &server, &["run", "type a line"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("subgoal: Type the line"), "{said}");
+    let step = stdout
+        .lines()
+        .find(|l| l.starts_with("step  1  A  "))
+        .unwrap_or_else(|| panic!("no progress line for step 1: {said}"));
+    assert!(step.contains("\"kind\":\"type\""), "{step}");
+    assert!(step.contains(" s, ") && step.contains("tokens)"), "{step}");
+    assert!(stdout.contains("succeeded"), "{said}");
+
+    let out = configured(data.path(), &server, &["run", "type a line", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(matches!(
+        events.first(),
+        Some(Event::Notice { .. } | Event::RunStarted { .. })
+    ));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Decided { marks: Some(_), .. })));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::AgentStep { calls, .. } if *calls >= 1)));
+    assert!(matches!(
+        events.last(),
+        Some(Event::RunFinished {
+            status: RunStatus::Succeeded,
+            ..
+        })
+    ));
+    drop(session);
 }
