@@ -271,3 +271,56 @@ fn the_cli_lists_the_tasks_and_checks_one_three_ways() {
         "{line}"
     );
 }
+
+#[test]
+fn a_setup_step_that_fails_in_the_desktop_is_named() {
+    let spec = deskhand_core::task::TaskSpec::from_json(&format!(
+        r#"{{"id": "t7", "instruction": "x", "config": [
+            {{"type": "create_file", "parameters": {{"path": "~/a.txt", "lines": ["one", "two"]}}}},
+            {{"type": "launch", "parameters": {{"command": ["xterm", "-title", "term"]}}}},
+            {{"type": "wait_window", "parameters": {{"title": "no such window", "timeout": 1}}}}],
+            "evaluator": {GOOD_EVALUATOR}}}"#
+    ))
+    .unwrap();
+    let e = tasks::TaskSession::start(&spec).unwrap_err();
+    assert!(matches!(e, TaskError::SetupFailed { step: 2, .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("task t7: config[2] (wait_window) failed"),
+        "{e}"
+    );
+
+    let mut ok = spec.clone();
+    ok.config.truncate(2);
+    ok.config.push(deskhand_core::task::SetupStep {
+        kind: "wait_window".into(),
+        parameters: serde_json::json!({"title": "^term$", "regex": true}),
+    });
+    let session = tasks::TaskSession::start(&ok).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(session.home().join("a.txt")).unwrap(),
+        "one\ntwo\n"
+    );
+    // A process run with the session's environment lives in its desktop.
+    let out = session
+        .command("xdotool")
+        .args(["search", "--name", "^term$"])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && !out.stdout.is_empty());
+    let score = tasks::evaluate(&ok, &session, tasks::AgentVerdict::Done);
+    assert_eq!(score.score, 0.0);
+    assert!(
+        score.details[0].contains("got \"one\\ntwo\\n\", expected \"x\" -> 0"),
+        "{:?}",
+        score.details
+    );
+
+    let mut missing = ok.clone();
+    missing.config[1].parameters = serde_json::json!({"command": ["no-such-program-xyz"]});
+    let e = tasks::TaskSession::start(&missing).unwrap_err().to_string();
+    assert!(
+        e.contains("config[1] (launch)") && e.contains("no-such-program-xyz is not installed"),
+        "{e}"
+    );
+}

@@ -896,3 +896,107 @@ pub fn expand_home(path: &str, home: &Path) -> std::path::PathBuf {
         std::path::PathBuf::from(path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(evaluator: Value) -> TaskSpec {
+        TaskSpec::from_json(
+            &serde_json::json!({"id": "t", "instruction": "x", "evaluator": evaluator}).to_string(),
+        )
+        .unwrap()
+    }
+
+    fn text(s: &str) -> StateValue {
+        StateValue::Text(s.into())
+    }
+
+    #[test]
+    fn metrics_follow_their_options() {
+        let ev = parse_evaluator(&spec(serde_json::json!({
+            "func": ["exact_match", "exact_match", "contains", "regex_match", "float_close", "text_last_line"],
+            "conj": "or",
+            "result": [{"type": "clipboard"}, {"type": "file_content", "path": "~/a"},
+                       {"type": "window_titles"}, {"type": "window_titles"},
+                       {"type": "atspi_find", "app": "galculator", "role": "text"},
+                       {"type": "clipboard", "selection": "primary"}],
+            "expected": [{"type": "rule", "rules": {"expected": "Hello"}},
+                         {"type": "rule", "rules": {"expected": "a\n"}},
+                         {"type": "rule", "rules": {"expected": "notes.txt - Mousepad"}},
+                         {"type": "rule", "rules": {"pattern": "^notes"}},
+                         {"type": "rule", "rules": {"expected": 7006652}},
+                         {"type": "rule", "rules": {"expected": "last"}}],
+            "options": [{"ignore_case": true}, {"strip": false}, {}, {}, {"tol": 0.5}, {}]
+        })))
+        .unwrap();
+        assert_eq!(ev.conj, Conj::Or);
+        let m: Vec<&Metric> = ev.checks.iter().map(|c| &c.metric).collect();
+        assert_eq!(apply(m[0], &text("  hello\n")), Ok(true));
+        assert_eq!(apply(m[0], &text("hello world")), Ok(false));
+        assert_eq!(apply(m[1], &text("a\n")), Ok(true));
+        assert_eq!(apply(m[1], &text("a")), Ok(false));
+        let titles = StateValue::List(vec!["xterm".into(), "notes.txt - Mousepad".into()]);
+        assert_eq!(apply(m[2], &titles), Ok(true));
+        assert_eq!(
+            apply(
+                m[2],
+                &StateValue::List(vec!["*notes.txt - Mousepad".into()])
+            ),
+            Ok(false)
+        );
+        assert_eq!(apply(m[3], &titles), Ok(true));
+        assert_eq!(apply(m[4], &text("7006652.2")), Ok(true));
+        assert_eq!(apply(m[4], &text("7,006,653")), Ok(false));
+        assert!(apply(m[4], &text("Error"))
+            .unwrap_err()
+            .contains("not a number"));
+        assert_eq!(apply(m[5], &text("first\nlast\n\n")), Ok(true));
+        assert_eq!(apply(m[5], &text("last\nfirst")), Ok(false));
+        assert!(apply(m[3], &StateValue::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn lists_compare_in_any_order_and_infeasible_needs_no_getter() {
+        let ev = parse_evaluator(&spec(serde_json::json!({
+            "func": "exact_match",
+            "result": {"type": "list_directory", "path": "~/Documents"},
+            "expected": {"type": "rule", "rules": {"expected": ["b", "a"]}}
+        })))
+        .unwrap();
+        let m = &ev.checks[0].metric;
+        assert_eq!(
+            apply(m, &StateValue::List(vec!["a".into(), "b".into()])),
+            Ok(true)
+        );
+        assert_eq!(apply(m, &StateValue::List(vec!["a".into()])), Ok(false));
+        let ev = parse_evaluator(&spec(serde_json::json!({"func": "infeasible"}))).unwrap();
+        assert!(ev.infeasible());
+        let e = parse_evaluator(&spec(serde_json::json!({
+            "func": "exact_match",
+            "expected": {"type": "rule", "rules": {"expected": "x"}}
+        })))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("evaluator.result: is missing"),
+            "{e}"
+        );
+        let e = parse_evaluator(&spec(serde_json::json!({
+            "func": ["is_true", "exact_match"], "result": {"type": "clipboard"}
+        })))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("evaluator.result: must be a list of 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn home_is_expanded_only_at_the_start() {
+        let home = Path::new("/h");
+        assert_eq!(expand_home("~/a/b", home), Path::new("/h/a/b"));
+        assert_eq!(expand_home("~", home), Path::new("/h"));
+        assert_eq!(expand_home("/x/~/y", home), Path::new("/x/~/y"));
+    }
+}

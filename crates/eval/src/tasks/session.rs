@@ -105,12 +105,14 @@ impl TaskSession {
             desktop,
         };
         if steps.iter().any(|s| matches!(s, Setup::Launch { .. })) {
-            session.start_xfconfd().map_err(|message| TaskError::SetupFailed {
-                task: spec.id.clone(),
-                step: 0,
-                kind: "session".into(),
-                message,
-            })?;
+            session
+                .start_xfconfd()
+                .map_err(|message| TaskError::SetupFailed {
+                    task: spec.id.clone(),
+                    step: 0,
+                    kind: "session".into(),
+                    message,
+                })?;
         }
         for (i, step) in steps.iter().enumerate() {
             let kind = spec
@@ -194,7 +196,9 @@ impl TaskSession {
                 return Ok(());
             }
             if start.elapsed() >= timeout {
-                return Err(format!("xfconfd did not take its bus name within {timeout:?}"));
+                return Err(format!(
+                    "xfconfd did not take its bus name within {timeout:?}"
+                ));
             }
             std::thread::sleep(POLL);
         }
