@@ -2,7 +2,7 @@
 //! agents, which perceive the real desktop, act on a real mousepad and record the run in
 //! SQLite; the only fake is the model, a scripted HTTP server. The window shows each step as
 //! it happens (Set-of-Marks thumbnail, thought, action, outcome, tokens) and Stop cancels a
-//! second task.
+//! second task while it waits for the model.
 
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ fn section(text: &str, title: &str) -> String {
 }
 
 /// Two tasks: "write" focuses mousepad and types a line, then the Manager finishes; "keep
-/// waiting" waits a little longer every step until it is stopped.
+/// waiting" waits once, then its Operator takes a minute to answer.
 fn script(server: &ScriptedModelServer) {
     server.responder(
         "manager",
@@ -63,7 +63,7 @@ fn script(server: &ScriptedModelServer) {
     );
     server.responder(
         "operator",
-        Box::new(|req: &RecordedRequest, turn| {
+        Box::new(|req: &RecordedRequest, _turn| {
             let t = &req.text;
             let recent = section(t, "Recent actions");
             let act = |thought: &str, action: serde_json::Value| {
@@ -72,10 +72,13 @@ fn script(server: &ScriptedModelServer) {
                 .with_usage(900, 40)
             };
             if section(t, "Current subgoal").starts_with("Keep") {
-                return act(
-                    "still waiting",
-                    json!({"kind": "wait", "ms": 300 + turn as u64}),
-                );
+                let wait = act("still waiting", json!({"kind": "wait", "ms": 300}));
+                // After the first step the model "thinks" for a minute: Stop must not wait.
+                return if recent.contains("wait") {
+                    Reply::delayed(60_000, wait)
+                } else {
+                    wait
+                };
             }
             if recent.contains("\"kind\":\"type\"") {
                 Reply::json(&json!({"thought": "typed", "subgoal_complete": true}))
@@ -221,7 +224,8 @@ async fn stop_a_task(client: &Client) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     click(client, "#task-run").await?;
-    // Once a step is shown the run is under way: stop it.
+    // Once a step is shown the run is under way, and the next Operator call takes a minute:
+    // Stop ends the run long before that (the waits below give up after 30 s).
     wait_text(client, "#agent-steps li .stats", |t| t.contains("tokens")).await?;
     click(client, "#task-stop").await?;
     let status = wait_text(client, "#task-status", |t| t.contains("cancelled")).await?;
