@@ -128,7 +128,7 @@ fn models(config: &Config) -> Vec<Check> {
     let file = config.config_path();
     if !settings.is_configured() {
         return vec![check(
-            "models",
+            "model endpoints",
             Verdict::Warn,
             "no model endpoint configured: `deskhand run` needs one (nothing is sent anywhere)",
             Some(&format!(
@@ -142,7 +142,7 @@ fn models(config: &Config) -> Vec<Check> {
         .role_names()
         .into_iter()
         .map(|role| {
-            let name = format!("model for {role}");
+            let name = format!("endpoint for {role}");
             match settings.endpoint(&role) {
                 Ok(Some(e)) => {
                     let key = if std::env::var_os(&e.api_key_env).is_some_and(|v| !v.is_empty()) {
@@ -280,7 +280,7 @@ mod tests {
         );
         let notetaker = checks
             .iter()
-            .find(|c| c.name == "model for notetaker")
+            .find(|c| c.name == "endpoint for notetaker")
             .unwrap();
         assert!(
             notetaker
