@@ -26,6 +26,7 @@ const ROLES: &[&str] = &[
 ];
 const LINE: &str = "hello from the window";
 const SCREENSHOT: &str = "/tmp/deskhand-desktop-task.png";
+const PAGE: &str = "/tmp/deskhand-desktop-task-page.png";
 
 /// The body of a `### title` section of a prompt (the last one when it repeats).
 fn section(text: &str, title: &str) -> String {
@@ -140,6 +141,9 @@ fn window_runs_a_task_live_and_stops_another() {
         let result = async {
             wait_painted(&session.desktop).await?;
             write_a_line(&client).await?;
+            // The page as WebKit renders it (mousepad covers part of the window on screen).
+            let page = client.screenshot().await.map_err(|e| e.to_string())?;
+            std::fs::write(PAGE, page).map_err(|e| e.to_string())?;
             session
                 .desktop
                 .run("import", &["-window", "root", SCREENSHOT])
