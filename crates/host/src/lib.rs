@@ -14,4 +14,4 @@ pub use config::{Config, ConfigError, Overrides};
 pub use deskhand_agents::AgentOutcome;
 pub use look::LookOptions;
 pub use perceptor::HostPerceptor;
-pub use session::{model_router, Deskhand, HostError, Perception};
+pub use session::{agent_config, model_router, Deskhand, HostError, Perception};

@@ -378,20 +378,7 @@ impl Deskhand {
     /// The agent limits of this configuration (`[agent]` over the runtime's defaults), with
     /// `max_steps` over them when given.
     pub fn agent_config(&self, max_steps: Option<u32>) -> AgentConfig {
-        let a = &self.config.agent;
-        let mut c = AgentConfig::default();
-        c.max_steps = max_steps.or(a.max_steps).unwrap_or(c.max_steps).max(1);
-        c.max_failures = a.max_failures.unwrap_or(c.max_failures);
-        c.max_repeats = a.max_repeats.unwrap_or(c.max_repeats);
-        c.escalate_after = a.escalate_after.unwrap_or(c.escalate_after);
-        c.budget_tokens = a.budget_tokens.unwrap_or(c.budget_tokens);
-        c.max_image_side = a.max_image_side.unwrap_or(c.max_image_side);
-        c.tips = a.tips.unwrap_or(c.tips);
-        c.shortcuts = a.shortcuts.unwrap_or(c.shortcuts);
-        c.learn = a.learn.unwrap_or(c.learn);
-        c.images = a.images.unwrap_or(c.images);
-        c.settle.max = Duration::from_millis(self.config.settle_max_ms);
-        c
+        agent_config(&self.config, max_steps)
     }
 
     /// Runs an instruction with the agents (Manager, Operator, Action Reflector, Notetaker)
@@ -554,6 +541,25 @@ impl Deskhand {
     }
 }
 
+/// The agent limits of a configuration: `[agent]` over the runtime's defaults, `max_steps`
+/// (the command line's) over both; the settle bound is the configuration's.
+pub fn agent_config(config: &Config, max_steps: Option<u32>) -> AgentConfig {
+    let a = &config.agent;
+    let mut c = AgentConfig::default();
+    c.max_steps = max_steps.or(a.max_steps).unwrap_or(c.max_steps).max(1);
+    c.max_failures = a.max_failures.unwrap_or(c.max_failures);
+    c.max_repeats = a.max_repeats.unwrap_or(c.max_repeats);
+    c.escalate_after = a.escalate_after.unwrap_or(c.escalate_after);
+    c.budget_tokens = a.budget_tokens.unwrap_or(c.budget_tokens);
+    c.max_image_side = a.max_image_side.unwrap_or(c.max_image_side);
+    c.tips = a.tips.unwrap_or(c.tips);
+    c.shortcuts = a.shortcuts.unwrap_or(c.shortcuts);
+    c.learn = a.learn.unwrap_or(c.learn);
+    c.images = a.images.unwrap_or(c.images);
+    c.settle.max = Duration::from_millis(config.settle_max_ms);
+    c
+}
+
 /// "openai m at url (manager, operator); ..." : each endpoint once, with the roles using it.
 fn models_in_use(router: &RoleRouter) -> String {
     let mut endpoints: Vec<(String, Vec<String>)> = Vec::new();
@@ -592,5 +598,53 @@ pub fn model_router(config: &Config) -> Result<RoleRouter, HostError> {
             )))
         }
         Err(e) => Err(HostError::Models(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AgentSettings, Env, Overrides};
+
+    #[test]
+    fn agent_limits_layer_the_command_line_over_the_file_over_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env {
+            home: Some(dir.path().to_path_buf()),
+            ..Env::default()
+        };
+        let mut config = Config::resolve(&env, &Overrides::default()).unwrap();
+        let defaults = AgentConfig::default();
+        let c = agent_config(&config, None);
+        assert_eq!(c.max_steps, defaults.max_steps);
+        assert_eq!(c.settle.max, Duration::from_millis(config.settle_max_ms));
+
+        config.agent = AgentSettings {
+            max_steps: Some(7),
+            learn: Some(false),
+            tips: Some(2),
+            ..AgentSettings::default()
+        };
+        let c = agent_config(&config, None);
+        assert_eq!((c.max_steps, c.learn, c.tips), (7, false, 2));
+        assert_eq!(c.max_failures, defaults.max_failures);
+        assert_eq!(agent_config(&config, Some(3)).max_steps, 3);
+    }
+
+    #[test]
+    fn no_endpoint_is_a_how_to_naming_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env {
+            home: Some(dir.path().to_path_buf()),
+            ..Env::default()
+        };
+        let config = Config::resolve(&env, &Overrides::default()).unwrap();
+        let err = model_router(&config).unwrap_err();
+        assert!(matches!(err, HostError::ModelsNotConfigured(_)), "{err}");
+        let text = err.to_string();
+        let file = dir.path().join(".config/deskhand/config.toml");
+        assert!(text.contains(&file.display().to_string()), "{text}");
+        assert!(text.contains("does not exist yet"), "{text}");
+        assert!(text.contains("DESKHAND_MODEL_URL"), "{text}");
     }
 }
