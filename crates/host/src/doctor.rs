@@ -128,7 +128,7 @@ fn models(config: &Config) -> Vec<Check> {
     let file = config.config_path();
     if !settings.is_configured() {
         return vec![check(
-            "model endpoints",
+            "endpoints",
             Verdict::Warn,
             "no model endpoint configured: `deskhand run` needs one (nothing is sent anywhere)",
             Some(&format!(
