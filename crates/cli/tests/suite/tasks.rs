@@ -72,6 +72,8 @@ three_way_tests! {
     xterm_sort_names => "xterm-sort-names",
     thunar_new_folder => "thunar-new-folder",
     thunar_rename_file => "thunar-rename-file",
+    xterm_largest_file => "xterm-largest-file",
+    mousepad_copy_phone => "mousepad-copy-phone",
 }
 
 #[test]
