@@ -19,14 +19,16 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use deskhand_core::ports::{MemoryStore, StepRecord};
+use deskhand_agents::effect::focused_tree;
+use deskhand_core::ports::{MemoryStore, Screen, StepRecord, TreeQuery, TreeScope};
 use deskhand_core::{Experience, ModelCallRecord};
 use deskhand_host::config::{Config, Env, Overrides};
 use deskhand_host::Deskhand;
 use deskhand_memory::SqliteMemory;
+use deskhand_perception::XcapScreen;
 use deskhand_testkit::model_server::{node_id, RecordedRequest, Reply, ScriptedModelServer};
 use serde_json::json;
 
@@ -113,8 +115,10 @@ fn reflector_always_a() -> deskhand_testkit::model_server::Responder {
 /// two subgoals and finishes when the window title shows the file; an Operator that reads the
 /// screen tree in its prompt to type, open Save As, select the name, type the path and press
 /// Save, and calls a `save_as` shortcut when one is offered. Usage is estimated by the server
-/// from the real request sizes.
-fn script_save_task(server: &ScriptedModelServer, line: &str, path: &Path) {
+/// from the real request sizes. With `reflector_done` the Reflector also says when the save
+/// subgoal is achieved (the after-screen's window title shows the file), as a model would;
+/// the end-to-end test's Reflector never does.
+fn script_save_task(server: &ScriptedModelServer, line: &str, path: &Path, reflector_done: bool) {
     let file = path.file_name().unwrap().to_string_lossy().to_string();
     let shown = file.clone();
     server.responder(
@@ -178,7 +182,18 @@ fn script_save_task(server: &ScriptedModelServer, line: &str, path: &Path) {
             operator_says("select the name", json!({"kind": "key", "chord": "ctrl+a"}))
         }),
     );
-    server.responder("reflector", reflector_always_a());
+    let saved_as = path.file_name().unwrap().to_string_lossy().to_string();
+    server.responder(
+        "reflector",
+        Box::new(move |req: &RecordedRequest, _turn| {
+            let saving = section(&req.text, "Current subgoal").starts_with("Save");
+            let done = reflector_done && saving && active_window(&req.text).contains(&saved_as);
+            Reply::json(&json!({
+                "outcome": "A", "error_description": "", "progress": "as expected",
+                "subgoal_done": done
+            }))
+        }),
+    );
     server.responder(
         "tips",
         Box::new(|_req: &RecordedRequest, _turn| {
@@ -231,6 +246,10 @@ struct StepTimes {
     manager: u64,
     operator: u64,
     act: u64,
+    /// Sending the input and settling (`StepRecord.act_ms`).
+    input_settle: u64,
+    /// Settling alone (`ActionEffect.settle_ms`).
+    settle: u64,
     reflect: u64,
     calls: u32,
     prompt: u32,
@@ -276,6 +295,8 @@ fn step_times(
                 manager: a.times.manager,
                 operator: a.times.operator,
                 act: a.times.act,
+                input_settle: steps[k].act_ms,
+                settle: steps[k].effect.as_ref().map_or(0, |e| e.settle_ms),
                 reflect: a.times.reflect,
                 calls: a.calls,
                 prompt: a.usage.prompt,
@@ -315,6 +336,22 @@ fn script_typing(server: &ScriptedModelServer) {
     );
 }
 
+/// Steps measured per run, at least.
+const MIN_STEPS: usize = 8;
+
+/// Median ms of `f` over `n` calls.
+fn time_ms<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[n / 2]
+}
+
 fn step_overhead(c: &mut Criterion) {
     let session = deskhand_testkit::start_mousepad().unwrap();
     let data = tempfile::tempdir().unwrap();
@@ -327,16 +364,20 @@ fn step_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("agent_step");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(3));
+    group.measurement_time(Duration::from_secs(8));
+    // Every sample is one run of the same number of steps.
+    group.sampling_mode(criterion::SamplingMode::Flat);
     group.bench_function("overhead", |b| {
         b.iter_custom(|iters| {
             // Step 0 has the Manager and the first look; the last step has no successor
-            // to tell its after-screen perception. Both are run but not measured.
-            let n = iters as usize;
+            // to tell its after-screen perception. Both are run but not measured. A run
+            // measures at least MIN_STEPS steps (criterion, timing the wall clock in its
+            // warm-up, asks for few iterations); the sample is their mean times `iters`.
+            let n = (iters as usize).max(MIN_STEPS);
             let out = desk
                 .run_agent(
                     "Type one short word per step into the document",
-                    Some(iters as u32 + 2),
+                    Some(n as u32 + 2),
                     &mut |_| {},
                 )
                 .unwrap();
@@ -348,7 +389,7 @@ fn step_overhead(c: &mut Criterion) {
             let total: u64 = times.iter().map(StepTimes::overhead).sum();
             seen.extend(times);
             server.clear_requests();
-            Duration::from_millis(total)
+            Duration::from_millis(total).mul_f64(iters as f64 / n as f64)
         })
     });
     group.finish();
@@ -383,8 +424,16 @@ fn step_overhead(c: &mut Criterion) {
         col(StepTimes::other),
     );
     eprintln!(
-        "  overhead without act+settle: median {} ms",
+        "  act+settle split, median ms: reads around the action (monitors, capture before, \
+         focused tree after, typed-text check, pixel diff) {}; sending the input {}; settling {}",
+        col(|s| s.act.saturating_sub(s.input_settle)),
+        col(|s| s.input_settle.saturating_sub(s.settle)),
+        col(|s| s.settle),
+    );
+    eprintln!(
+        "  overhead without act+settle: median {} ms; without settling only: median {} ms",
         col(|s| s.overhead().saturating_sub(s.act)),
+        col(|s| s.overhead().saturating_sub(s.settle)),
     );
     let calls: Vec<u64> = seen.iter().map(|s| u64::from(s.calls)).collect();
     let prompt: Vec<u64> = seen.iter().map(|s| u64::from(s.prompt)).collect();
@@ -395,17 +444,27 @@ fn step_overhead(c: &mut Criterion) {
         mean(&prompt),
         mean(&completion)
     );
+    // What the reads around an action cost alone on this mousepad.
+    let screen = XcapScreen::new();
+    let limits = TreeQuery::new(TreeScope::FocusedApp);
+    eprintln!(
+        "  reads around an action alone, median of 20 ms: monitors {:.1}; capture of every \
+         monitor {:.1}; focused app's tree (the read after the action) {:.1}",
+        time_ms(20, || screen.monitors().unwrap()),
+        time_ms(20, || screen.capture_all().unwrap()),
+        time_ms(20, || focused_tree(&session.reader, &limits).unwrap()),
+    );
     drop(db);
     drop(desk);
     drop(session);
 }
 
 /// One run of the save-as task on a fresh mousepad; prints its figures.
-fn save_as_run(data: &Path, files: &Path, name: &str, line: &str) {
+fn save_as_run(data: &Path, files: &Path, name: &str, line: &str, reflector_done: bool) {
     let session = deskhand_testkit::start_mousepad().unwrap();
     let path = files.join(format!("{name}.txt"));
     let server = ScriptedModelServer::start().unwrap();
-    script_save_task(&server, line, &path);
+    script_save_task(&server, line, &path, reflector_done);
     let desk = deskhand(&server, data);
     let out = desk
         .run_agent(
@@ -457,6 +516,11 @@ fn save_as_run(data: &Path, files: &Path, name: &str, line: &str) {
         learned.iter().map(|c| c.usage.prompt).sum::<u32>(),
         learned.iter().map(|c| c.usage.completion).sum::<u32>(),
     );
+    let mut trace: BTreeMap<u32, Vec<&str>> = BTreeMap::new();
+    for c in &in_steps {
+        trace.entry(c.step).or_default().push(c.role.as_str());
+    }
+    eprintln!("  calls by step: {trace:?}");
     let n = steps.len();
     if n >= 2 {
         let times = step_times(&steps, &calls, 0..n - 1);
@@ -474,10 +538,21 @@ fn save_as_run(data: &Path, files: &Path, name: &str, line: &str) {
 }
 
 fn save_as_scenario(_c: &mut Criterion) {
-    let data = tempfile::tempdir().unwrap();
     let files = tempfile::tempdir().unwrap();
-    save_as_run(data.path(), files.path(), "first", "hello from the agent");
-    save_as_run(data.path(), files.path(), "second", "a second line");
+    // The end-to-end test's script, then a Reflector that reports the subgoal done.
+    for (variant, done) in [("e2e", false), ("done", true)] {
+        let data = tempfile::tempdir().unwrap();
+        let first = format!("{variant}-first");
+        let second = format!("{variant}-second");
+        save_as_run(
+            data.path(),
+            files.path(),
+            &first,
+            "hello from the agent",
+            done,
+        );
+        save_as_run(data.path(), files.path(), &second, "a second line", done);
+    }
 }
 
 criterion_group!(benches, step_overhead, save_as_scenario);
