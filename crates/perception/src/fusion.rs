@@ -190,8 +190,13 @@ impl Fuser {
         }
         let mut seen = HashMap::new();
         for child in &mut root.children {
-            let title = child.name.clone();
-            self.assign_ids(child, &title, &mut seen);
+            // Children are keyed by the window's application and place, not its title: a
+            // title that changes ("*Untitled 1", a file name after saving) keeps their ids.
+            let window = match (&child.description, child.bounds) {
+                (Some(app), Some(b)) => format!("{app}@{},{},{}x{}", b.x, b.y, b.width, b.height),
+                _ => child.name.clone(),
+            };
+            self.assign_ids(child, &window, &mut seen);
         }
         LayoutTree { root }
     }
@@ -805,6 +810,41 @@ mod tests {
         assert_eq!(third.find_unique("Open", None).unwrap().id, open_before);
         let new = third.find_unique("$ ls", None).unwrap();
         assert!(!all.contains(&new.id.0));
+    }
+
+    #[test]
+    fn a_window_title_change_keeps_the_ids_of_its_contents() {
+        let tree = editor_tree();
+        let wins = windows();
+        let mut fuser = Fuser::new();
+        let first = fuser.fuse(&FusionInput {
+            screen: screen(),
+            windows: &wins,
+            accessibility: Some(&tree),
+            text: &[],
+            segments: &[],
+        });
+        // The document was edited: mousepad marks its title, in X and in accessibility.
+        let dirty = "*memo.txt - Mousepad";
+        let mut wins2 = windows();
+        wins2[1].title = dirty.into();
+        let mut tree2 = tree.clone();
+        fn rename(n: &mut LayoutNode, to: &str) {
+            if n.name == "memo.txt - Mousepad" {
+                n.name = to.into();
+            }
+            n.children.iter_mut().for_each(|c| rename(c, to));
+        }
+        rename(&mut tree2.root, dirty);
+        let second = fuser.fuse(&FusionInput {
+            screen: screen(),
+            windows: &wins2,
+            accessibility: Some(&tree2),
+            text: &[],
+            segments: &[],
+        });
+        let open = |t: &LayoutTree| t.find_unique("Open", None).unwrap().id.clone();
+        assert_eq!(open(&first), open(&second));
     }
 
     #[test]
