@@ -225,6 +225,7 @@ pub(super) async fn wait_painted(desktop: &VirtualDesktop) -> Result<(), String>
         let shot = image::open(&file).map_err(|e| e.to_string())?.to_rgb8();
         seen = shot.pixels().filter(|p| p.0 == ACCENT).count();
         if seen >= ACCENT_PIXELS {
+            let _ = std::fs::remove_file(&file);
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
