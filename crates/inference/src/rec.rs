@@ -1,6 +1,7 @@
 //! PP-OCRv6 text-line recognition (CTC), behind the [`Ocr`] port.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use deskhand_core::error::PortError;
@@ -34,6 +35,9 @@ pub struct RecognizerOptions {
     pub min_width: u32,
     /// Lines wider than this (after scaling to height 48) are squeezed (default 3200).
     pub max_width: u32,
+    /// Independent model sessions that read batches at the same time, each on its own
+    /// thread (default 1). Each session holds its own copy of the model (about 60 MB).
+    pub sessions: usize,
     /// Characters at either end of a line read with a probability below this are dropped
     /// while a letter or digit remains (default 0: keep all). Icons beside a label (a menu's
     /// arrow, a drop-down chevron) come out as such uncertain characters.
@@ -52,6 +56,7 @@ impl Default for RecognizerOptions {
             batch_size: 1,
             min_width: 320,
             max_width: 3200,
+            sessions: 1,
             trim_uncertain_edges: 0.0,
             latin_only: false,
         }
@@ -60,7 +65,8 @@ impl Default for RecognizerOptions {
 
 /// The PP-OCRv6 small text-line recogniser.
 pub struct TextRecognizer {
-    session: Mutex<Session>,
+    /// One or more sessions of the same model; batches are spread over them.
+    sessions: Vec<Mutex<Session>>,
     /// Index 0 is the CTC blank, the last index is a space.
     charset: Vec<String>,
     /// Classes decoding may choose (all, or the Latin subset).
@@ -96,12 +102,15 @@ impl TextRecognizer {
             path: model.to_path_buf(),
             reason,
         };
-        let session = Session::builder(&env)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(options.intra_threads.max(1))?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| bad(e.to_string()))?;
+        let open = || {
+            Session::builder(&env)
+                .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+                .and_then(|b| Ok(b.with_intra_threads(options.intra_threads.max(1))?))
+                .and_then(|b| Ok(b.with_inter_threads(1)?))
+                .and_then(|mut b| b.commit_from_file(model))
+                .map_err(|e| bad(e.to_string()))
+        };
+        let session = open()?;
         let dictionary = session
             .metadata()
             .map_err(|e| bad(e.to_string()))?
@@ -125,8 +134,12 @@ impl TextRecognizer {
         let allowed = options
             .latin_only
             .then(|| charset.iter().map(|c| c.chars().all(is_latin)).collect());
+        let mut sessions = vec![Mutex::new(session)];
+        for _ in 1..options.sessions.max(1) {
+            sessions.push(Mutex::new(open()?));
+        }
         Ok(Self {
-            session: Mutex::new(session),
+            sessions,
             charset,
             allowed,
             options,
@@ -161,13 +174,81 @@ impl TextRecognizer {
         // Similar widths together, so little of each batch is padding.
         let mut order: Vec<usize> = (0..images.len()).collect();
         order.sort_by_key(|&i| self.scaled_width(&images[i]));
-        for chunk in order.chunks(self.options.batch_size.max(1)) {
-            let batch: Vec<&RgbImage> = chunk.iter().map(|&i| &images[i]).collect();
-            for (&i, r) in chunk.iter().zip(self.run_batch(&batch)?) {
+        let batches = self.batches(&order, images);
+        let workers = self.sessions.len().min(batches.len());
+        if workers <= 1 {
+            for chunk in batches {
+                let batch: Vec<&RgbImage> = chunk.iter().map(|&i| &images[i]).collect();
+                for (&i, r) in chunk.iter().zip(self.run_batch(0, &batch)?) {
+                    results[i] = r;
+                }
+            }
+            return Ok(results);
+        }
+        // Widest batches first, each taken by whichever session is free next.
+        let next = AtomicUsize::new(0);
+        let read: Vec<Result<Vec<(usize, (String, f32))>, InferenceError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|w| {
+                        let (next, batches) = (&next, &batches);
+                        scope.spawn(move || {
+                            let mut out = Vec::new();
+                            loop {
+                                let k = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(chunk) = k
+                                    .checked_add(1)
+                                    .and_then(|k1| batches.len().checked_sub(k1))
+                                    .and_then(|j| batches.get(j))
+                                else {
+                                    return Ok(out);
+                                };
+                                let batch: Vec<&RgbImage> =
+                                    chunk.iter().map(|&i| &images[i]).collect();
+                                out.extend(chunk.iter().copied().zip(self.run_batch(w, &batch)?));
+                            }
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(InferenceError::Run("a recognition thread panicked".into()))
+                        })
+                    })
+                    .collect()
+            });
+        for part in read {
+            for (i, r) in part? {
                 results[i] = r;
             }
         }
         Ok(results)
+    }
+
+    /// Splits lines sorted by width into batches of at most `batch_size` whose padded
+    /// widths differ by at most a quarter, so one long line does not pad a whole batch.
+    fn batches<'a>(&self, order: &'a [usize], images: &[RgbImage]) -> Vec<&'a [usize]> {
+        let padded = |i: usize| {
+            images
+                .get(i)
+                .map_or(0, |im| self.scaled_width(im))
+                .max(self.options.min_width)
+        };
+        let size = self.options.batch_size.max(1);
+        let mut batches = Vec::new();
+        let mut start = 0;
+        for end in 1..=order.len() {
+            let full = end - start >= size;
+            let last = end == order.len();
+            let too_wide = !last && padded(order[end]) * 4 > padded(order[start]) * 5;
+            if full || last || too_wide {
+                batches.push(&order[start..end]);
+                start = end;
+            }
+        }
+        batches
     }
 
     /// Width of an image scaled to the input height, clamped to the allowed range.
@@ -177,7 +258,16 @@ impl TextRecognizer {
         scaled.clamp(1, self.options.max_width.max(STRIDE))
     }
 
-    fn run_batch(&self, images: &[&RgbImage]) -> Result<Vec<(String, f32)>, InferenceError> {
+    /// Reads one batch on session `session`.
+    fn run_batch(
+        &self,
+        session: usize,
+        images: &[&RgbImage],
+    ) -> Result<Vec<(String, f32)>, InferenceError> {
+        let session = self
+            .sessions
+            .get(session)
+            .ok_or_else(|| InferenceError::Run(format!("no recognition session {session}")))?;
         let widths: Vec<u32> = images.iter().map(|im| self.scaled_width(im)).collect();
         let max = widths
             .iter()
@@ -200,7 +290,7 @@ impl TextRecognizer {
                 }
             }
         }
-        crate::runtime::run_f32(&self.session, [n, 3, h, w], data, |dims, probs| {
+        crate::runtime::run_f32(session, [n, 3, h, w], data, |dims, probs| {
             let [bn, steps, classes] = dims[..] else {
                 return Err(InferenceError::Run(format!(
                     "unexpected output shape {dims:?}"
