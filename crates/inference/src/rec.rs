@@ -63,6 +63,9 @@ impl Default for RecognizerOptions {
     }
 }
 
+/// A line's index among the inputs with its text and confidence.
+type Indexed = (usize, (String, f32));
+
 /// The PP-OCRv6 small text-line recogniser.
 pub struct TextRecognizer {
     /// One or more sessions of the same model; batches are spread over them.
@@ -187,38 +190,36 @@ impl TextRecognizer {
         }
         // Widest batches first, each taken by whichever session is free next.
         let next = AtomicUsize::new(0);
-        let read: Vec<Result<Vec<(usize, (String, f32))>, InferenceError>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|w| {
-                        let (next, batches) = (&next, &batches);
-                        scope.spawn(move || {
-                            let mut out = Vec::new();
-                            loop {
-                                let k = next.fetch_add(1, Ordering::Relaxed);
-                                let Some(chunk) = k
-                                    .checked_add(1)
-                                    .and_then(|k1| batches.len().checked_sub(k1))
-                                    .and_then(|j| batches.get(j))
-                                else {
-                                    return Ok(out);
-                                };
-                                let batch: Vec<&RgbImage> =
-                                    chunk.iter().map(|&i| &images[i]).collect();
-                                out.extend(chunk.iter().copied().zip(self.run_batch(w, &batch)?));
-                            }
-                        })
+        let read: Vec<Result<Vec<Indexed>, InferenceError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (next, batches) = (&next, &batches);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        loop {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(chunk) = k
+                                .checked_add(1)
+                                .and_then(|k1| batches.len().checked_sub(k1))
+                                .and_then(|j| batches.get(j))
+                            else {
+                                return Ok(out);
+                            };
+                            let batch: Vec<&RgbImage> = chunk.iter().map(|&i| &images[i]).collect();
+                            out.extend(chunk.iter().copied().zip(self.run_batch(w, &batch)?));
+                        }
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(InferenceError::Run("a recognition thread panicked".into()))
-                        })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(InferenceError::Run("a recognition thread panicked".into()))
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         for part in read {
             for (i, r) in part? {
                 results[i] = r;
