@@ -74,6 +74,7 @@ three_way_tests! {
     thunar_rename_file => "thunar-rename-file",
     xterm_largest_file => "xterm-largest-file",
     mousepad_copy_phone => "mousepad-copy-phone",
+    xterm_private_file => "xterm-private-file",
 }
 
 #[test]
@@ -177,8 +178,8 @@ fn bad_task_files_are_refused_naming_the_task_step_and_field() {
             "evaluator.result.type: unknown getter \"file_contents\"",
         ),
         (
-            r#"{"func": ["exact_match", "fuzzy_match"], "result": [{"type": "clipboard"}, {"type": "clipboard"}], "expected": [{"type": "rule", "rules": {"expected": "x"}}, {"type": "rule", "rules": {"expected": "x"}}]}"#,
-            "evaluator.func[1]: unknown metric \"fuzzy_match\"",
+            r#"{"func": ["exact_match", "similar_match"], "result": [{"type": "clipboard"}, {"type": "clipboard"}], "expected": [{"type": "rule", "rules": {"expected": "x"}}, {"type": "rule", "rules": {"expected": "x"}}]}"#,
+            "evaluator.func[1]: unknown metric \"similar_match\"",
         ),
         (
             r#"{"func": "exact_match", "result": {"type": "clipboard"}}"#,

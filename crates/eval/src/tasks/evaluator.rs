@@ -23,6 +23,8 @@ pub const GETTERS: &[&str] = &[
     "window_title",
     "window_titles",
     "atspi_find",
+    "command_output",
+    "dir_exists",
 ];
 
 /// The metric names the harness knows.
@@ -33,6 +35,11 @@ pub const METRICS: &[&str] = &[
     "float_close",
     "text_last_line",
     "is_true",
+    "is_false",
+    "literal_match",
+    "is_in_list",
+    "check_include_exclude",
+    "fuzzy_match",
     "infeasible",
 ];
 
@@ -98,6 +105,16 @@ pub enum Getter {
     WindowTitle,
     /// The titles of every top-level window.
     WindowTitles,
+    /// What a command prints (run in the task's HOME with its environment; `~` expanded).
+    CommandOutput {
+        /// The command line.
+        argv: Vec<String>,
+    },
+    /// Whether a directory exists.
+    DirExists {
+        /// The path.
+        path: String,
+    },
     /// An attribute of the first node of an application's accessibility tree with this role
     /// (and name, when given); showing nodes are preferred.
     AtspiFind {
@@ -190,6 +207,27 @@ pub enum Metric {
     },
     /// The value is `true`.
     IsTrue,
+    /// The value is `false`.
+    IsFalse,
+    /// The text is one of these (after trimming).
+    IsInList {
+        /// The accepted texts.
+        expected: Vec<String>,
+    },
+    /// The text contains every `include` and no `exclude` text.
+    IncludeExclude {
+        /// Texts that must be there.
+        include: Vec<String>,
+        /// Texts that must not.
+        exclude: Vec<String>,
+    },
+    /// The text is at least `threshold` similar to `expected` (1 - edit distance / length).
+    FuzzyMatch {
+        /// The expected text.
+        expected: String,
+        /// Least similarity (default 0.9).
+        threshold: f64,
+    },
     /// Scores 1 only when the agent ended with a Fail (infeasible) verdict.
     Infeasible,
 }
@@ -370,6 +408,8 @@ fn parse_getter(
         "file_content" | "file_exists" | "list_directory" => &["path"],
         "clipboard" => &["selection"],
         "atspi_find" => &["app", "role", "name", "attr"],
+        "command_output" => &["command"],
+        "dir_exists" => &["path"],
         _ => &[],
     };
     if GETTERS.contains(&kind.as_str()) {
@@ -396,6 +436,20 @@ fn parse_getter(
         }
         "window_title" => Getter::WindowTitle,
         "window_titles" => Getter::WindowTitles,
+        "dir_exists" => Getter::DirExists {
+            path: p.string("path")?,
+        },
+        "command_output" => {
+            let argv = match p.take("command") {
+                Some(Value::Array(items)) if !items.is_empty() => items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| p.fail("command", "must be a list of strings"))?,
+                _ => return Err(p.fail("command", "must be a non-empty list of strings")),
+            };
+            Getter::CommandOutput { argv }
+        }
         "atspi_find" => {
             let app = p.string("app")?;
             let role = p.string("role")?;
@@ -419,9 +473,11 @@ fn parse_getter(
         }
     };
     let known: &[&str] = match getter {
-        Getter::FileContent { .. } | Getter::FileExists { .. } | Getter::ListDirectory { .. } => {
-            &["type", "path"]
-        }
+        Getter::FileContent { .. }
+        | Getter::FileExists { .. }
+        | Getter::ListDirectory { .. }
+        | Getter::DirExists { .. } => &["type", "path"],
+        Getter::CommandOutput { .. } => &["type", "command"],
         Getter::Clipboard { .. } => &["type", "selection"],
         Getter::WindowTitle | Getter::WindowTitles => &["type"],
         Getter::AtspiFind { .. } => &["type", "app", "role", "name", "attr"],
@@ -475,6 +531,29 @@ fn rule_string(
             format!("must be a string, not {other}"),
         )),
         None => Err(err(&format!("expected.rules.{key}"), "is missing".into())),
+    }
+}
+
+fn rule_strings(
+    r: &serde_json::Map<String, Value>,
+    key: &str,
+    err: &dyn Fn(&str, String) -> TaskError,
+) -> Result<Vec<String>, TaskError> {
+    let field = format!("expected.rules.{key}");
+    match r.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                other => Err(err(&field, format!("items must be strings, not {other}"))),
+            })
+            .collect(),
+        Some(other) => Err(err(
+            &field,
+            format!("must be a list of strings, not {other}"),
+        )),
+        None => Err(err(&field, "is missing".into())),
     }
 }
 
@@ -582,15 +661,63 @@ fn parse_metric(
             o.finish(&["tol"])?;
             Metric::FloatClose { expected, tol }
         }
-        "is_true" | "infeasible" => {
+        "is_true" | "is_false" | "infeasible" => {
             if expected.is_some() {
                 return Err(err("expected", format!("{func} takes no expected value")));
             }
-            o.finish(&[])?;
-            if func == "is_true" {
-                Metric::IsTrue
-            } else {
-                Metric::Infeasible
+            o.check_known(&[])?;
+            match func {
+                "is_true" => Metric::IsTrue,
+                "is_false" => Metric::IsFalse,
+                _ => Metric::Infeasible,
+            }
+        }
+        "literal_match" => {
+            o.check_known(&[])?;
+            let r = rules(expected, err)?;
+            only_rules(r, &["expected"], err)?;
+            Metric::ExactMatch {
+                expected: Expected::Text(rule_string(r, "expected", err)?),
+                strip: false,
+                ignore_case: false,
+            }
+        }
+        "is_in_list" => {
+            o.check_known(&[])?;
+            let r = rules(expected, err)?;
+            only_rules(r, &["expected"], err)?;
+            Metric::IsInList {
+                expected: rule_strings(r, "expected", err)?,
+            }
+        }
+        "check_include_exclude" => {
+            o.check_known(&[])?;
+            let r = rules(expected, err)?;
+            only_rules(r, &["include", "exclude"], err)?;
+            let include = match r.get("include") {
+                Some(_) => rule_strings(r, "include", err)?,
+                None => Vec::new(),
+            };
+            let exclude = match r.get("exclude") {
+                Some(_) => rule_strings(r, "exclude", err)?,
+                None => Vec::new(),
+            };
+            if include.is_empty() && exclude.is_empty() {
+                return Err(err("expected.rules", "give include and/or exclude".into()));
+            }
+            Metric::IncludeExclude { include, exclude }
+        }
+        "fuzzy_match" => {
+            o.check_known(&["threshold"])?;
+            let r = rules(expected, err)?;
+            only_rules(r, &["expected"], err)?;
+            let threshold = o.opt_f64("threshold")?.unwrap_or(0.9);
+            if threshold > 1.0 {
+                return Err(err("options.threshold", "must be between 0 and 1".into()));
+            }
+            Metric::FuzzyMatch {
+                expected: rule_string(r, "expected", err)?,
+                threshold,
             }
         }
         other => {
@@ -621,6 +748,8 @@ pub fn get(getter: &Getter, session: &TaskSession) -> Result<StateValue, String>
                 .map_err(|e| format!("cannot read {}: {e}", p.display()))
         }
         Getter::FileExists { path } => Ok(StateValue::Bool(session.expand(path).is_file())),
+        Getter::DirExists { path } => Ok(StateValue::Bool(session.expand(path).is_dir())),
+        Getter::CommandOutput { argv } => session.command_output(argv).map(StateValue::Text),
         Getter::ListDirectory { path } => {
             let p = session.expand(path);
             let mut names: Vec<String> = std::fs::read_dir(&p)
@@ -775,8 +904,49 @@ pub fn apply(metric: &Metric, value: &StateValue) -> Result<bool, String> {
             StateValue::Bool(b) => Ok(*b),
             other => Err(format!("is_true needs a yes/no, got {other}")),
         },
+        Metric::IsFalse => match value {
+            StateValue::Bool(b) => Ok(!*b),
+            other => Err(format!("is_false needs a yes/no, got {other}")),
+        },
+        Metric::IsInList { expected } => {
+            let t = text_of(value, "is_in_list")?.trim();
+            Ok(expected.iter().any(|e| e.trim() == t))
+        }
+        Metric::IncludeExclude { include, exclude } => {
+            let t = text_of(value, "check_include_exclude")?;
+            Ok(include.iter().all(|i| t.contains(i.as_str()))
+                && !exclude.iter().any(|e| t.contains(e.as_str())))
+        }
+        Metric::FuzzyMatch {
+            expected,
+            threshold,
+        } => {
+            let t = text_of(value, "fuzzy_match")?;
+            Ok(similarity(t.trim(), expected.trim()) >= *threshold)
+        }
         Metric::Infeasible => Err("infeasible is judged by the verdict".into()),
     }
+}
+
+/// 1 - (edit distance / length of the longer text), over characters.
+fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let longest = a.len().max(b.len());
+    if longest == 0 {
+        return 1.0;
+    }
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    1.0 - row[b.len()] as f64 / longest as f64
 }
 
 fn describe(getter: &Getter) -> String {
@@ -787,6 +957,8 @@ fn describe(getter: &Getter) -> String {
         Getter::Clipboard { selection } => format!("clipboard ({selection})"),
         Getter::WindowTitle => "window_title".into(),
         Getter::WindowTitles => "window_titles".into(),
+        Getter::CommandOutput { argv } => format!("command_output {}", argv.join(" ")),
+        Getter::DirExists { path } => format!("dir_exists {path}"),
         Getter::AtspiFind {
             app, role, attr, ..
         } => format!("atspi_find {app} {role:?}.{attr}"),
@@ -805,6 +977,15 @@ fn want(metric: &Metric) -> String {
         Metric::RegexMatch { pattern } => format!("/{}/", pattern.as_str()),
         Metric::FloatClose { expected, tol } => format!("{expected} ± {tol}"),
         Metric::IsTrue => "true".into(),
+        Metric::IsFalse => "false".into(),
+        Metric::IsInList { expected } => format!("one of {expected:?}"),
+        Metric::IncludeExclude { include, exclude } => {
+            format!("including {include:?}, excluding {exclude:?}")
+        }
+        Metric::FuzzyMatch {
+            expected,
+            threshold,
+        } => format!("{} (similarity >= {threshold})", short(expected)),
         Metric::Infeasible => "a fail verdict".into(),
     }
 }
@@ -988,6 +1169,46 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("evaluator.result: must be a list of 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn list_include_exclude_and_fuzzy_metrics() {
+        let ev = parse_evaluator(&spec(serde_json::json!({
+            "func": ["is_in_list", "check_include_exclude", "fuzzy_match", "literal_match", "is_false"],
+            "result": [{"type": "clipboard"}, {"type": "command_output", "command": ["ls", "-A", "~"]},
+                       {"type": "clipboard"}, {"type": "clipboard"}, {"type": "dir_exists", "path": "~/x"}],
+            "expected": [{"type": "rule", "rules": {"expected": ["7", "seven"]}},
+                         {"type": "rule", "rules": {"include": [".env"], "exclude": ["core"]}},
+                         {"type": "rule", "rules": {"expected": "Meeting moved to 10:30"}},
+                         {"type": "rule", "rules": {"expected": "a\n"}},
+                         null],
+            "options": [{}, {}, {"threshold": 0.9}, {}, {}]
+        })))
+        .unwrap();
+        let m: Vec<&Metric> = ev.checks.iter().map(|c| &c.metric).collect();
+        assert_eq!(apply(m[0], &text(" seven\n")), Ok(true));
+        assert_eq!(apply(m[0], &text("8")), Ok(false));
+        assert_eq!(apply(m[1], &text(".env\nmain.rs\n")), Ok(true));
+        assert_eq!(apply(m[1], &text(".env\ncore\n")), Ok(false));
+        assert_eq!(apply(m[1], &text("main.rs")), Ok(false));
+        assert_eq!(apply(m[2], &text("Meeting moved to 10:30")), Ok(true));
+        assert_eq!(apply(m[2], &text("Meeting moved to 10.30")), Ok(true));
+        assert_eq!(apply(m[2], &text("Meeting at 9")), Ok(false));
+        assert_eq!(apply(m[3], &text("a\n")), Ok(true));
+        assert_eq!(apply(m[3], &text("a")), Ok(false));
+        assert_eq!(apply(m[4], &StateValue::Bool(false)), Ok(true));
+        assert_eq!(similarity("", ""), 1.0);
+        assert_eq!(similarity("kitten", "sitting"), 1.0 - 3.0 / 7.0);
+        let e = parse_evaluator(&spec(serde_json::json!({
+            "func": "check_include_exclude", "result": {"type": "clipboard"},
+            "expected": {"type": "rule", "rules": {"includes": ["a"]}}
+        })))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected.rules.includes: unknown rule"),
             "{e}"
         );
     }

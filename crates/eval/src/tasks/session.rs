@@ -163,7 +163,80 @@ impl TaskSession {
                     .map_err(|e| e.to_string())
             }
             Setup::WaitAtspi { app, timeout } => self.wait_atspi(app, *timeout),
+            Setup::Execute { argv, timeout } => self.execute(argv, *timeout),
+            Setup::ActivateWindow { title } => self
+                .desktop
+                .run("wmctrl", &["-a", title])
+                .map(|_| ())
+                .map_err(|e| format!("no window titled {title:?}: {e}")),
+            Setup::Sleep { duration } => {
+                std::thread::sleep(*duration);
+                Ok(())
+            }
         }
+    }
+
+    /// Runs a command to completion with the task's environment, in its HOME; a non-zero
+    /// exit is an error.
+    fn execute(&self, argv: &[String], timeout: Duration) -> Result<(), String> {
+        let (status, _, stderr) = self.run_bounded(argv, timeout)?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} failed ({status}): {}",
+                argv.first().map(String::as_str).unwrap_or_default(),
+                stderr.trim()
+            ))
+        }
+    }
+
+    /// Runs a command with the task's environment in its HOME (`~` in arguments expanded)
+    /// and returns what it printed on stdout, whatever its exit status (bounded to 10 s).
+    pub fn command_output(&self, argv: &[String]) -> Result<String, String> {
+        self.run_bounded(argv, Duration::from_secs(10))
+            .map(|(_, stdout, _)| stdout)
+    }
+
+    fn run_bounded(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<(std::process::ExitStatus, String, String), String> {
+        let argv: Vec<String> = argv
+            .iter()
+            .map(|a| expand_home(a, &self.home).to_string_lossy().into_owned())
+            .collect();
+        let (program, args) = argv.split_first().ok_or("empty command")?;
+        let dir = self.desktop.runtime_dir();
+        let (out_path, err_path) = (dir.join("command.out"), dir.join("command.err"));
+        let file = |p: &Path| std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+        let mut child = Command::new(program)
+            .args(args)
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("XDG_SESSION_TYPE")
+            .envs(self.app_env())
+            .current_dir(&self.home)
+            .stdin(std::process::Stdio::null())
+            .stdout(file(&out_path)?)
+            .stderr(file(&err_path)?)
+            .spawn()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        let start = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if start.elapsed() >= timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("{program} did not finish within {timeout:?}"));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(format!("waiting for {program}: {e}")),
+            }
+        };
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        Ok((status, read(&out_path), read(&err_path)))
     }
 
     /// Starts xfconfd (when installed) with the task's HOME and waits until it owns its bus

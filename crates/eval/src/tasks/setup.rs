@@ -14,6 +14,9 @@ pub const SETUP_TYPES: &[&str] = &[
     "launch",
     "wait_window",
     "wait_atspi",
+    "execute",
+    "activate_window",
+    "sleep",
 ];
 
 /// Default wait for a window or an application on the accessibility bus.
@@ -46,6 +49,24 @@ pub enum Setup {
         pattern: String,
         /// Longest wait.
         timeout: Duration,
+    },
+    /// Run a command to completion in the task's HOME (`~` in arguments expanded); a non-zero
+    /// exit fails the set-up.
+    Execute {
+        /// The command line.
+        argv: Vec<String>,
+        /// Longest wait for it to finish.
+        timeout: Duration,
+    },
+    /// Raise and focus the first window whose title contains this text.
+    ActivateWindow {
+        /// Part of the title.
+        title: String,
+    },
+    /// Wait a fixed time (for set-ups with nothing to wait on).
+    Sleep {
+        /// How long.
+        duration: Duration,
     },
     /// Wait until an application shows a window on the accessibility bus.
     WaitAtspi {
@@ -193,6 +214,9 @@ pub fn parse_step(task: &str, index: usize, step: &SetupStep) -> Result<Setup, T
         "launch" => &["command"],
         "wait_window" => &["title", "regex", "timeout"],
         "wait_atspi" => &["app", "timeout"],
+        "execute" => &["command", "timeout"],
+        "activate_window" => &["window_name", "title"],
+        "sleep" => &["seconds"],
         _ => &[],
     };
     if SETUP_TYPES.contains(&step.kind.as_str()) {
@@ -242,6 +266,40 @@ pub fn parse_step(task: &str, index: usize, step: &SetupStep) -> Result<Setup, T
             };
             p.finish(&["title", "regex", "timeout"])?;
             Setup::WaitWindow { pattern, timeout }
+        }
+        "execute" => {
+            let argv = p
+                .strings("command")?
+                .ok_or_else(|| p.fail("command", "is missing"))?;
+            if argv.is_empty() || argv[0].trim().is_empty() {
+                return Err(p.fail("command", "is empty"));
+            }
+            let timeout = timeout(&mut p)?;
+            p.finish(&["command", "timeout"])?;
+            Setup::Execute { argv, timeout }
+        }
+        "activate_window" => {
+            let title = match (p.opt_string("window_name")?, p.opt_string("title")?) {
+                (Some(t), None) | (None, Some(t)) => t,
+                (Some(_), Some(_)) => {
+                    return Err(p.fail("title", "give either window_name or title, not both"))
+                }
+                (None, None) => return Err(p.fail("title", "is missing")),
+            };
+            p.finish(&["window_name", "title"])?;
+            Setup::ActivateWindow { title }
+        }
+        "sleep" => {
+            let seconds = p
+                .opt_f64("seconds")?
+                .ok_or_else(|| p.fail("seconds", "is missing"))?;
+            if seconds > 60.0 {
+                return Err(p.fail("seconds", "must be at most 60"));
+            }
+            p.finish(&["seconds"])?;
+            Setup::Sleep {
+                duration: Duration::from_secs_f64(seconds),
+            }
         }
         "wait_atspi" => {
             let app = p.string("app")?;
