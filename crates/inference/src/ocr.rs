@@ -230,7 +230,7 @@ impl OcrEngine {
                 boxes.extend(split_at_gaps(frame, &line, self.options.split_gap));
             }
         }
-        let crops: Vec<RgbImage> = with_line_height(&boxes, &full)
+        let crops: Vec<RgbImage> = with_line_height(&with_side_margins(&boxes, &full), &full)
             .iter()
             .map(|b| crop_rgb(frame, b))
             .collect();
@@ -618,6 +618,42 @@ fn with_line_height(boxes: &[PixelRect], frame: &PixelRect) -> Vec<PixelRect> {
             PixelRect {
                 y: b.y - grow / 2,
                 h: target,
+                ..*b
+            }
+            .clip(frame)
+            .unwrap_or(*b)
+        })
+        .collect()
+}
+
+/// The boxes with room at their sides: a short box (narrower than twice its height: one to
+/// three glyphs) is widened by a third of its height on each side, at most halfway to the
+/// next box on its row, so the recogniser sees the glyphs with the margins it was trained
+/// on. Tight around a lone "+/-" it reads "+1-"; with the margins, "+/-".
+fn with_side_margins(boxes: &[PixelRect], frame: &PixelRect) -> Vec<PixelRect> {
+    boxes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if b.w >= 2 * b.h {
+                return *b;
+            }
+            let want = b.h / 3;
+            let same_row = |o: &PixelRect| o.y < b.y + b.h && b.y < o.y + o.h;
+            let (mut left, mut right) = (want, want);
+            for (j, o) in boxes.iter().enumerate() {
+                if j == i || !same_row(o) {
+                    continue;
+                }
+                if o.x + o.w <= b.x {
+                    left = left.min((b.x - (o.x + o.w)) / 2);
+                } else if o.x >= b.x + b.w {
+                    right = right.min((o.x - (b.x + b.w)) / 2);
+                }
+            }
+            PixelRect {
+                x: b.x - left,
+                w: b.w + left + right,
                 ..*b
             }
             .clip(frame)

@@ -41,6 +41,10 @@ pub struct PerceiverOptions {
     pub tile: u32,
     /// Pixels added around a changed rectangle before it is read again.
     pub margin: u32,
+    /// Read lone glyphs the text detector misses: a small control (a calculator key) with
+    /// no text line in it but one small blot of ink ("." "-") has that ink recognised as a
+    /// line of its own (default true; needs OCR and segmentation).
+    pub lone_glyphs: bool,
 }
 
 impl Default for PerceiverOptions {
@@ -53,6 +57,7 @@ impl Default for PerceiverOptions {
             segment: SegmentOptions::default(),
             tile: 32,
             margin: 6,
+            lone_glyphs: true,
         }
     }
 }
@@ -189,6 +194,105 @@ fn areas_to_read(change: &Change, lines: &[TextLine], margin: u32, screen: &Rect
     areas
 }
 
+/// Recognised glyphs below this mean confidence are not kept.
+const GLYPH_CONFIDENCE: f32 = 0.5;
+
+/// Reads the lone glyph of each small control that holds no text line: the detector misses
+/// a lone "." or "-" (too small for its probability map), but on a calculator key it is the
+/// whole label. The glyph's ink is cropped with a line's height and half of it as margin on
+/// each side, and kept when read with confidence as a short text.
+fn read_lone_glyphs(
+    ocr: &dyn Ocr,
+    frame: &Frame,
+    controls: &[Rect],
+    lines: &[TextLine],
+) -> Result<Vec<TextLine>, PortError> {
+    let mut heights: Vec<u32> = lines.iter().map(|l| l.bounds.height).collect();
+    heights.sort_unstable();
+    let line_height = heights.get(heights.len() / 2).copied().unwrap_or(18);
+    let regions: Vec<Rect> = controls
+        .iter()
+        .filter(|c| !lines.iter().any(|l| l.bounds.intersection(c).is_some()))
+        .filter_map(|c| glyph_region(frame, c, line_height))
+        .collect();
+    if regions.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ocr
+        .recognize(frame, &regions)?
+        .into_iter()
+        .filter(|l| {
+            let n = l.text.trim().chars().count();
+            l.confidence >= GLYPH_CONFIDENCE && (1..=3).contains(&n) && l.text.trim() == l.text
+        })
+        .collect())
+}
+
+/// The line-like box around the one small blot of ink inside a button-sized control (a
+/// line's height about the control's middle row, half of it as margin each side), or `None`
+/// (no ink, ink at the control's edge, more than a glyph's worth, or off the middle row).
+fn glyph_region(frame: &Frame, control: &Rect, line_height: u32) -> Option<Rect> {
+    const INSET: u32 = 3;
+    if control.width > 200 || control.height > 80 || control.width < 12 || control.height < 12 {
+        return None;
+    }
+    let inner = Rect::new(
+        control.x + INSET as i32,
+        control.y + INSET as i32,
+        control.width - 2 * INSET,
+        control.height - 2 * INSET,
+    );
+    let crop = frame.crop_desktop(inner)?;
+    let (w, h) = (crop.width as usize, crop.height as usize);
+    if w < 4 || h < 4 {
+        return None;
+    }
+    let luma: Vec<i32> = crop
+        .rgba
+        .chunks_exact(4)
+        .map(|p| (i32::from(p[0]) * 299 + i32::from(p[1]) * 587 + i32::from(p[2]) * 114) / 1000)
+        .collect();
+    let mut histogram = [0u32; 256];
+    for &v in &luma {
+        histogram[v.clamp(0, 255) as usize] += 1;
+    }
+    let background = (0..256).max_by_key(|&v| histogram[v]).unwrap_or(0) as i32;
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+    for (i, &v) in luma.iter().enumerate() {
+        if (v - background).abs() > 40 {
+            let (x, y) = (i % w, i / w);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+    }
+    if x0 == usize::MAX || x0 == 0 || y0 == 0 || x1 + 1 >= w || y1 + 1 >= h {
+        return None;
+    }
+    let scale = if frame.monitor.scale > 0.0 {
+        frame.monitor.scale
+    } else {
+        1.0
+    };
+    let to_desktop = |v: usize| (v as f64 / scale).round() as i32;
+    let (ink_w, ink_h) = (to_desktop(x1 + 1 - x0), to_desktop(y1 + 1 - y0));
+    let height = i64::from(line_height).max(i64::from(ink_h) + 4) as i32;
+    if ink_w > height * 3 / 2 || ink_h > height {
+        return None;
+    }
+    // Centred on the control's middle row, as its label's line box is: a "." centred in
+    // the crop itself would read as a middle dot.
+    let cx = inner.x + to_desktop(x0) + ink_w / 2;
+    let cy = inner.y + inner.height as i32 / 2;
+    if to_desktop(y0) + inner.y < cy - height / 2 || to_desktop(y1 + 1) + inner.y > cy + height / 2
+    {
+        return None;
+    }
+    let width = ink_w + height;
+    Rect::new(cx - width / 2, cy - height / 2, width as u32, height as u32).intersection(&inner)
+}
+
 /// Accessibility read with its time, or the reason it is missing.
 type TreeRead = (Result<Option<LayoutTree>, PortError>, f64);
 
@@ -208,6 +312,16 @@ impl Perceiver {
     /// The options.
     pub fn options(&self) -> &PerceiverOptions {
         &self.options
+    }
+
+    /// The text lines known on screen after the last call (read or kept), every monitor.
+    pub fn text_lines(&self) -> Vec<TextLine> {
+        let mut monitors: Vec<_> = self.monitors.iter().collect();
+        monitors.sort_by_key(|(index, _)| **index);
+        monitors
+            .into_iter()
+            .flat_map(|(_, s)| s.lines.iter().cloned())
+            .collect()
     }
 
     /// Forgets every cache (the next call reads everything); ids stay stable.
@@ -328,6 +442,25 @@ impl Perceiver {
                 } else {
                     segment_in(frame, &window_rects, &areas, &self.options.segment)
                 };
+                if self.options.lone_glyphs && self.options.ocr {
+                    if let Some(ocr) = &self.ocr {
+                        let t = Instant::now();
+                        let controls: Vec<Rect> = seg
+                            .segments
+                            .iter()
+                            .filter(|s| s.kind == SegmentKind::Control)
+                            .map(|s| s.bounds)
+                            .collect();
+                        match read_lone_glyphs(ocr.as_ref(), frame, &controls, &state.lines) {
+                            Ok(glyphs) => {
+                                pass.lines_read += glyphs.len();
+                                state.lines.extend(glyphs);
+                            }
+                            Err(e) => pass.notes.push(format!("lone glyphs not read: {e}")),
+                        }
+                        pass.timings.ocr_ms += ms(t);
+                    }
+                }
                 state.segments.extend(seg.segments.iter().map(|s| Proposal {
                     bounds: s.bounds,
                     kind: match s.kind {

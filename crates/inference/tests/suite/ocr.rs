@@ -80,17 +80,19 @@ fn read_inside(lines: &[TextLine], b: &Rect) -> String {
 /// The UI strings of the committed fixtures (AT-SPI ground truth: menus, menu items,
 /// buttons, labels) are read back exactly, each inside its box.
 ///
-/// Target (issue 3): exact-match >= 0.95 on all of them. Measured 0.886 (109/123): every
-/// label with a letter or digit reads exactly except one ("MR" beside its chevron once read
-/// "MRV"); galculator's lone-symbol keys are the gap: the detector does not see "." and "-"
-/// at all, the recogniser reads "/" as "1" ("+/-" as "+1-"). So this asserts >= 0.95 on the
-/// labels with a letter or digit and guards the overall rate at its measured level.
+/// Target (issue 3): exact-match >= 0.95 on all of them. The engine alone measured 0.911
+/// (112/123): every label with a letter or digit reads exactly except one ("MR" beside its
+/// chevron reads "MRV"); galculator's lone-symbol keys are the gap: the detector does not
+/// see "." and "-" at all, and "/" may read as "1". Perception reads the missed glyphs in
+/// their keys and reaches the target (see the perception crate's
+/// `fixture_ui_strings_are_read_back_exactly_by_vision_perception`, 0.976). So this asserts
+/// >= 0.95 on the labels with a letter or digit and guards the overall rate.
 #[test]
 fn fixture_ui_strings_are_read_back_exactly() {
     let (rate, word_rate, report) = exact_match(&engine());
     eprintln!("{report}");
     assert!(word_rate >= 0.95, "{report}");
-    assert!(rate >= 0.88, "{report}");
+    assert!(rate >= 0.9, "{report}");
 }
 
 /// Exact-match over the fixtures' UI strings: (all, labels with a letter or digit, report).
