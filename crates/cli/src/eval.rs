@@ -40,20 +40,35 @@ pub enum EvalCmd {
         #[arg(long)]
         id: Vec<String>,
         /// Run the three-way check; exits 1 unless every task scores (0, 1, 0).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "agent")]
         check: bool,
+        /// Run each task with the agents (`deskhand run`, the configured model) in a fresh
+        /// desktop and score it with its evaluator; tips and shortcuts accumulate in the data
+        /// directory across tasks. Exits 1 unless every task scores 1.
+        #[arg(long)]
+        agent: bool,
     },
 }
 
 /// Runs a benchmark and prints its report (a table, or JSON with `--json`).
-pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    cmd: EvalCmd,
+    overrides: &deskhand_host::Overrides,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         EvalCmd::Tasks {
             dir,
             solutions,
             id,
             check,
-        } => tasks(&dir, solutions, &id, check, json),
+            agent,
+        } => {
+            if agent {
+                return agent_tasks(&dir, &id, overrides, json);
+            }
+            tasks(&dir, solutions, &id, check, json)
+        }
         EvalCmd::Grounding {
             apps,
             resolutions,
@@ -61,7 +76,7 @@ pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<
             rebuild,
             no_dialogs,
         } => {
-            let dir: PathBuf = match data_dir {
+            let dir: PathBuf = match overrides.data_dir.as_deref() {
                 Some(d) => d.join("eval").join("grounding"),
                 None => deskhand_eval::default_data_dir(),
             };
@@ -95,6 +110,70 @@ pub fn run(cmd: EvalCmd, data_dir: Option<&Path>, json: bool) -> anyhow::Result<
     }
 }
 
+fn select(dir: &Path, ids: &[String]) -> anyhow::Result<Vec<deskhand_core::task::TaskSpec>> {
+    let mut specs = deskhand_eval::tasks::load_tasks(dir)?;
+    if !ids.is_empty() {
+        if let Some(missing) = ids.iter().find(|i| !specs.iter().any(|s| &s.id == *i)) {
+            anyhow::bail!("no task {missing:?} in {}", dir.display());
+        }
+        specs.retain(|s| ids.contains(&s.id));
+    }
+    Ok(specs)
+}
+
+/// `deskhand eval tasks --agent`: every task run by the agents and scored.
+fn agent_tasks(
+    dir: &Path,
+    ids: &[String],
+    overrides: &deskhand_host::Overrides,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use deskhand_eval::tasks;
+    let specs = select(dir, ids)?;
+    // The model configuration is checked before any desktop starts.
+    let config = deskhand_host::Config::load(overrides)?;
+    deskhand_host::model_router(&config)?;
+    let exe = std::env::current_exe()?;
+    let data = config.data_dir.clone();
+    if !json {
+        println!(
+            "{:<32} {:>5} {:>8} {:>7}  last line",
+            "task", "score", "verdict", "time"
+        );
+    }
+    let mut runs = Vec::new();
+    for s in &specs {
+        let run = tasks::agent_run(s, &exe, Some(&data))?;
+        if !json {
+            println!(
+                "{:<32} {:>5} {:>8} {:>6.1}s  {}",
+                run.task,
+                run.score.score,
+                format!("{:?}", run.verdict).to_lowercase(),
+                run.seconds,
+                run.tail.last().map(String::as_str).unwrap_or("")
+            );
+            if !run.score.passed() {
+                for d in &run.score.details {
+                    println!("    {d}");
+                }
+            }
+        }
+        runs.push(run);
+    }
+    let passed = runs.iter().filter(|r| r.score.passed()).count();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+    } else {
+        println!("{passed} of {} task(s) done by the agents", runs.len());
+    }
+    Ok(if passed == runs.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// `deskhand eval tasks`: a table of the tasks, or of their three-way check.
 fn tasks(
     dir: &Path,
@@ -104,13 +183,7 @@ fn tasks(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     use deskhand_eval::tasks;
-    let mut specs = tasks::load_tasks(dir)?;
-    if !ids.is_empty() {
-        if let Some(missing) = ids.iter().find(|i| !specs.iter().any(|s| &s.id == *i)) {
-            anyhow::bail!("no task {missing:?} in {}", dir.display());
-        }
-        specs.retain(|s| ids.contains(&s.id));
-    }
+    let specs = select(dir, ids)?;
     if !check {
         if json {
             println!("{}", serde_json::to_string_pretty(&specs)?);

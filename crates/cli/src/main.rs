@@ -160,7 +160,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run(args) => Ok(run::run(&overrides, &args, &mut printer)),
-        Cmd::Eval { bench } => eval::run(bench, cli.data_dir.as_deref(), cli.json),
+        Cmd::Eval { bench } => eval::run(bench, &overrides, cli.json),
         Cmd::Memory { what } => memory::run(what, &Config::load(&overrides)?.database(), cli.json),
         Cmd::Schema => {
             println!(

@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use deskhand_core::command::{Command, PointerVerb, TargetQuery};
+use deskhand_core::task::TaskSpec;
 use deskhand_eval::tasks::{
-    evaluate, load_solution, load_task, repo_eval_dir, AgentVerdict, SolutionVerdict, TaskSession,
+    evaluate, load_solution, load_task, repo_eval_dir, verdict_of, AgentVerdict, Solution,
+    SolutionVerdict, TaskSession,
 };
 use deskhand_testkit::model_server::{RecordedRequest, Reply, ScriptedModelServer};
 use serde_json::{json, Value};
@@ -81,13 +83,8 @@ fn action_for(command: &str, prompt: &str) -> Value {
     }
 }
 
-fn run_task(id: &str) {
-    let dir = repo_eval_dir();
-    let spec = load_task(&dir.join("tasks").join(format!("{id}.json"))).unwrap();
-    let solution = load_solution(&dir.join("solutions"), id).unwrap();
-    let session = TaskSession::start(&spec).unwrap();
-    let server = ScriptedModelServer::start().unwrap();
-
+/// Scripts the model as one that knows the task's solution.
+fn script_solution(server: &ScriptedModelServer, spec: &TaskSpec, solution: &Solution) {
     let instruction = spec.instruction.clone();
     server.responder(
         "manager",
@@ -132,6 +129,20 @@ fn run_task(id: &str) {
         "shortcuts",
         Box::new(|_req: &RecordedRequest, _turn| Reply::json(&json!({"shortcuts": []}))),
     );
+}
+
+fn load(id: &str) -> (TaskSpec, Solution) {
+    let dir = repo_eval_dir();
+    let spec = load_task(&dir.join("tasks").join(format!("{id}.json"))).unwrap();
+    let solution = load_solution(&dir.join("solutions"), id).unwrap();
+    (spec, solution)
+}
+
+fn run_task(id: &str) {
+    let (spec, solution) = load(id);
+    let session = TaskSession::start(&spec).unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+    script_solution(&server, &spec, &solution);
 
     let data = session.desktop().runtime_dir().join("agent-data");
     let mut cmd = agent_command(Path::new(&data), &server, &spec.instruction);
@@ -140,16 +151,61 @@ fn run_task(id: &str) {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run deskhand");
-    let verdict = match out.status.code() {
-        Some(0) => AgentVerdict::Done,
-        Some(3) => AgentVerdict::Fail,
-        _ => AgentVerdict::None,
-    };
+    let verdict = verdict_of(out.status.code());
     assert_ne!(verdict, AgentVerdict::None, "{}", text(&out));
     let score = evaluate(&spec, &session, verdict);
     assert!(score.passed(), "{id}: {:?}\n{}", score.details, text(&out));
     // One Operator answer per solution step, plus the final done/fail.
     assert!(server.count("operator") > solution.correct.len());
+}
+
+/// `deskhand eval tasks --agent` runs each task with the configured model in a fresh desktop
+/// and scores it; without a model it says how to configure one before any desktop starts.
+#[test]
+fn eval_tasks_with_the_agents_scores_each_task() {
+    let (spec, solution) = load("galculator-multiply");
+    let server = ScriptedModelServer::start().unwrap();
+    script_solution(&server, &spec, &solution);
+    let data = tempfile::tempdir().unwrap();
+    let dir = repo_eval_dir().join("tasks");
+    let mut cmd = agent_command(data.path(), &server, "unused");
+    // agent_command ends with `run <instruction>`: build the eval command with its env.
+    let envs: Vec<(String, String)> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_str()?.to_string(), v?.to_str()?.to_string())))
+        .collect();
+    cmd = std::process::Command::new(env!("CARGO_BIN_EXE_deskhand"));
+    cmd.arg("--data-dir").arg(data.path());
+    cmd.args([
+        "eval",
+        "tasks",
+        "--agent",
+        "--id",
+        "galculator-multiply",
+        "--dir",
+    ]);
+    cmd.arg(&dir);
+    cmd.envs(envs);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 of 1 task(s) done by the agents"),
+        "{}",
+        text(&out)
+    );
+    assert!(server.count("operator") > solution.correct.len());
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deskhand"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["eval", "tasks", "--agent", "--dir"])
+        .arg(&dir)
+        .env_remove("DESKHAND_MODEL_URL")
+        .env_remove("DESKHAND_MODEL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("DESKHAND_MODEL_URL"), "{}", text(&out));
 }
 
 macro_rules! dev_task {

@@ -2,6 +2,7 @@
 //! `config` says ([`TaskSession`]), judge the outcome from real state with its `evaluator`
 //! ([`evaluate`]), and check each task three ways with scripted solutions ([`check_task`]).
 
+mod agent;
 mod check;
 mod error;
 mod evaluator;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use deskhand_core::task::TaskSpec;
 
+pub use agent::{agent_run, verdict_of, AgentRun};
 pub use check::{
     check_task, load_solution, score_run, DeskhandRunner, RunOutput, Solution, SolutionVerdict,
     ThreeWay, SETTLE,
