@@ -137,6 +137,13 @@ impl VirtualDesktop {
         self.bus_address.as_deref()
     }
 
+    /// The throw-away HOME of the session D-Bus and of every service it starts on demand
+    /// (xfconfd, dconf-service, ...), inside the runtime directory and removed with it.
+    /// Exists when accessibility was started.
+    pub fn bus_home(&self) -> PathBuf {
+        self.runtime_dir.path().join("bus-home")
+    }
+
     /// The environment a program needs to live in this desktop.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = vec![
@@ -189,9 +196,14 @@ impl VirtualDesktop {
     fn start_bus(&mut self) -> Result<(), SessionError> {
         let socket = self.runtime_dir.path().join("bus");
         let address = format!("unix:path={}", socket.display());
+        // Services the bus starts on demand (xfconfd, dconf-service, ...) inherit its
+        // environment: give it a throw-away HOME so their settings stay in this desktop.
+        let home = self.bus_home();
+        make_home(&home)?;
         let mut cmd = Command::new(require("dbus-daemon")?);
         cmd.args(["--session", "--nofork", "--nopidfile"])
             .arg(format!("--address={address}"));
+        with_home(&mut cmd, &home);
         self.spawn_session_process("dbus-daemon", cmd)?;
         let timeout = self.timeout;
         // The socket file appears when the daemon binds it, a moment before it listens:
@@ -284,16 +296,10 @@ impl VirtualDesktop {
             .runtime_dir
             .path()
             .join(format!("home-{}", self.apps.len()));
-        for sub in [".config", ".local/share", ".cache"] {
-            std::fs::create_dir_all(home.join(sub)).map_err(SessionError::io("create HOME"))?;
-        }
+        make_home(&home)?;
         let mut cmd = self.command(path);
-        cmd.args(args)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .current_dir(&home);
+        cmd.args(args).current_dir(&home);
+        with_home(&mut cmd, &home);
         let log = self
             .runtime_dir
             .path()
@@ -405,6 +411,24 @@ fn set_private(dir: &Path) -> Result<(), SessionError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .map_err(SessionError::io("make the runtime directory private"))
+}
+
+/// Creates a throw-away HOME (mode 700) with its XDG config, data and cache directories.
+fn make_home(home: &Path) -> Result<(), SessionError> {
+    for sub in [".config", ".local/share", ".cache"] {
+        std::fs::create_dir_all(home.join(sub)).map_err(SessionError::io("create HOME"))?;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))
+        .map_err(SessionError::io("make HOME private"))
+}
+
+/// Points a command's HOME and XDG config, data and cache directories at `home`.
+fn with_home(cmd: &mut Command, home: &Path) {
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CACHE_HOME", home.join(".cache"));
 }
 
 fn spawn_with_stdout(

@@ -84,3 +84,123 @@ fn a_panicking_test_still_tears_its_desktop_down() {
         );
     }
 }
+
+/// Name and modification time of every file in a directory (empty when it does not exist).
+fn snapshot(dir: &std::path::Path) -> Vec<(String, std::time::SystemTime, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let meta = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                meta.modified().unwrap(),
+                std::fs::read(e.path()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn services_the_session_bus_starts_keep_their_settings_in_the_desktop() {
+    use std::os::unix::fs::PermissionsExt;
+    let xml = "xfce4/xfconf/xfce-perchannel-xml";
+    let channel = "deskhand-bus-home-test";
+    let real_home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap());
+    let real_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| real_home.join(".config"))
+        .join(xml);
+    let before = snapshot(&real_dir);
+
+    let d = VirtualDesktop::start(DesktopOptions {
+        window_manager: false,
+        ..Default::default()
+    })
+    .unwrap();
+    let home = d.bus_home();
+    assert!(home.starts_with(d.runtime_dir()));
+    let mode = std::fs::metadata(&home).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{home:?}");
+    // xfconf-query talks to xfconfd, which the session bus starts on demand.
+    d.run(
+        "xfconf-query",
+        &[
+            "-c",
+            channel,
+            "-p",
+            "/test/deskhand",
+            "-n",
+            "-t",
+            "string",
+            "-s",
+            "x",
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        d.run("xfconf-query", &["-c", channel, "-p", "/test/deskhand"])
+            .unwrap()
+            .trim(),
+        "x"
+    );
+    let owner = d
+        .run(
+            "dbus-send",
+            &[
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.xfce.Xfconf",
+            ],
+        )
+        .unwrap();
+    let xfconfd: u32 = owner
+        .split_whitespace()
+        .last()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("{owner}"));
+    let environ = std::fs::read(format!("/proc/{xfconfd}/environ")).unwrap();
+    let home_var = format!("HOME={}", home.display());
+    assert!(
+        environ.split(|b| *b == 0).any(|v| v == home_var.as_bytes()),
+        "xfconfd runs without the bus's HOME"
+    );
+    // xfconfd writes its file a moment after a change: wait for it while the desktop is up
+    // (the file goes with the desktop).
+    let file = home
+        .join(".config")
+        .join(xml)
+        .join(format!("{channel}.xml"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&file)
+        .map(|t| t.contains("deskhand"))
+        .unwrap_or(false)
+    {
+        assert!(Instant::now() < deadline, "{file:?} never written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let runtime = d.runtime_dir().to_path_buf();
+    drop(d);
+    assert!(!runtime.exists());
+    // The service goes with its bus (its exit may take a moment to be reaped).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{xfconfd}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "xfconfd {xfconfd} survived its bus"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Nothing reached the real user's settings.
+    assert_eq!(snapshot(&real_dir), before, "{real_dir:?} changed");
+    assert!(!real_dir.join(format!("{channel}.xml")).exists());
+}
