@@ -306,7 +306,8 @@ fn step_times(
         .collect()
 }
 
-/// The typing loop: Manager once, then an Operator that types `w<turn> ` every step; the
+/// The typing loop: Manager once, then an Operator that types `w<turn> ` every step (a new
+/// line after every tenth); the
 /// Reflector (if asked) says A. Learning after the run finds nothing to keep.
 fn script_typing(server: &ScriptedModelServer) {
     server.responder(
@@ -319,9 +320,12 @@ fn script_typing(server: &ScriptedModelServer) {
     server.responder(
         "operator",
         Box::new(|_req: &RecordedRequest, turn| {
+            // Ten words a line: a line longer than the view scrolls it sideways at every
+            // key, and the overlay scrollbar's animation then holds settling at ~190 ms.
+            let end = if turn % 10 == 9 { "\n" } else { " " };
             operator_says(
                 "type the next word",
-                json!({"kind": "type", "text": format!("w{turn} ")}),
+                json!({"kind": "type", "text": format!("w{turn}{end}")}),
             )
         }),
     );
@@ -429,6 +433,20 @@ fn step_overhead(c: &mut Criterion) {
         col(|s| s.act.saturating_sub(s.input_settle)),
         col(|s| s.input_settle.saturating_sub(s.settle)),
         col(|s| s.settle),
+    );
+    let mut settles: Vec<u64> = seen.iter().map(|s| s.settle).collect();
+    settles.sort_unstable();
+    let pct = |p: usize| settles[(settles.len() - 1) * p / 100];
+    eprintln!(
+        "  settling ms: min {} p10 {} p25 {} p50 {} p75 {} p90 {} max {}; in run order: {:?}",
+        pct(0),
+        pct(10),
+        pct(25),
+        pct(50),
+        pct(75),
+        pct(90),
+        pct(100),
+        seen.iter().map(|s| s.settle).collect::<Vec<_>>()
     );
     eprintln!(
         "  overhead without act+settle: median {} ms; without settling only: median {} ms",
