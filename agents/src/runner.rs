@@ -91,6 +91,10 @@ pub struct DirectRunner {
     pub cancel: Arc<AtomicBool>,
     /// Limits on accessibility reads.
     pub tree_limits: TreeQuery,
+    /// Read the focused app's tree after each action to tell whether focus moved and typed
+    /// text arrived. Agent runs perceive right after acting anyway and take both from that
+    /// look instead.
+    pub read_after: bool,
 }
 
 impl Default for DirectRunner {
@@ -99,6 +103,7 @@ impl Default for DirectRunner {
             settle: SettlePolicy::default(),
             cancel: Arc::new(AtomicBool::new(false)),
             tree_limits: TreeQuery::new(TreeScope::FocusedApp),
+            read_after: true,
         }
     }
 }
@@ -372,19 +377,27 @@ impl DirectRunner {
             }
             _ => ports.input.send(&events).map_err(step_error)?,
         }
+        // The opener watch compares two reads of the same kind: the accessible active window
+        // now and after the action (the tree given may be a fused one, whose windows are
+        // described differently).
+        let window_before = accessibility.filter(|_| opener).and_then(active_window);
         let mut read_window = || accessibility.and_then(active_window);
         let watch = accessibility.filter(|_| opener).map(|_| WindowWatch {
-            before: focus_before.as_ref().and_then(|f| f.active.clone()),
+            before: window_before,
             read: &mut read_window,
         });
         let settled =
             wait_for_settle_watching(screen, self.settle, watch, opener).map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
         // One read after the action serves focus and the typed-text check.
-        let after = accessibility.and_then(|a11y| focused_tree(a11y, &self.tree_limits));
+        let after = accessibility
+            .filter(|_| self.read_after)
+            .and_then(|a11y| focused_tree(a11y, &self.tree_limits));
         let focus_after = after.as_ref().map(FocusSnapshot::of);
         let text_verified = match action {
-            Action::Type { text } => self.verify_typed(accessibility, text, after),
+            Action::Type { text } if self.read_after => {
+                self.verify_typed(accessibility, text, after)
+            }
             _ => None,
         };
         step.effect = Some(ActionEffect {

@@ -29,11 +29,12 @@ use deskhand_core::ports::{
     Outcome, RunStatus, StepRecord, TokenUsage,
 };
 use deskhand_core::{
-    Action, Event, Experience, Frame, ModelCallRecord, Monitor, Observation, ObserveOptions,
-    Perceptor, PortError, Shortcut, Tip,
+    Action, Event, Experience, Frame, ModelCallRecord, Monitor, NodeState, Observation,
+    ObserveOptions, Perceptor, PortError, Shortcut, Tip,
 };
 use serde_json::Value;
 
+use crate::effect::{target_window, FocusSnapshot};
 use crate::runner::{Artifacts, DirectRunner, Ports, RunError};
 use crate::settle::SettlePolicy;
 use reply::{Decision, ManagerReply, NotetakerReply, OperatorReply, ReflectorReply};
@@ -313,6 +314,7 @@ impl AgentRunner {
         DirectRunner {
             settle: self.config.settle,
             cancel: self.cancel.clone(),
+            read_after: false,
             ..DirectRunner::default()
         }
     }
@@ -600,7 +602,17 @@ impl AgentRunner {
                 .observe(&self.observe_options(true))
                 .map_err(|e| Stop::End(RunStatus::Failed, format!("cannot see the screen: {e}")))?;
             perceive_ms = t.elapsed().as_millis() as u64;
+            // This step's perception: the look after its action (and, for the first step,
+            // the look before it too).
+            stats.times.perceive = if index == 0 {
+                stats.times.perceive + perceive_ms
+            } else {
+                perceive_ms
+            };
             retrieve_ms = 0;
+            if let Decision::Act(a) = &op.decision {
+                observe_effect(&mut step, a, &obs, &after);
+            }
 
             // Reflect (and take notes) on what happened.
             let t = Instant::now();
@@ -916,7 +928,10 @@ impl AgentRunner {
                 error: error.clone(),
             });
             if self.cancelled() {
-                return Err(Stop::End(RunStatus::Cancelled, "cancelled by the user".into()));
+                return Err(Stop::End(
+                    RunStatus::Cancelled,
+                    "cancelled by the user".into(),
+                ));
             }
             match (answer, checked) {
                 (Err(e), _) => {
@@ -1148,6 +1163,24 @@ impl AgentRunner {
                     subgoal_done: false,
                 });
             }
+            // Keys go to the focused window and cannot miss a target: a visible change with
+            // focus where it was (or, for a chord that opens a dialog, a new active window)
+            // is the expected result.
+            if let Decision::Act(a @ Action::Key { .. }) = &op.decision {
+                let opener = crate::settle::opens_something(a, Some(&before.tree));
+                let expected = match (opener, effect.focus_moved) {
+                    (true, moved) => moved,
+                    (false, moved) => !moved && effect.target_in_front != Some(false),
+                };
+                if effect.changed.is_some() && expected && !state.needs_notes {
+                    return Ok(ReflectorReply {
+                        outcome: Outcome::A,
+                        error_description: String::new(),
+                        progress: String::new(),
+                        subgoal_done: false,
+                    });
+                }
+            }
             let typed = matches!(&op.decision, Decision::Act(Action::Type { .. }));
             if typed && effect.text_verified == Some(true) && !state.needs_notes {
                 return Ok(ReflectorReply {
@@ -1345,6 +1378,44 @@ impl AgentRunner {
             }
         }
         add_usage(&mut outcome.usage, stats.usage);
+    }
+}
+
+/// Fills in what the action did to focus and typed text, from the looks before and after it
+/// (both fused trees, so windows compare like with like).
+fn observe_effect(
+    step: &mut StepRecord,
+    action: &Action,
+    before: &Observation,
+    after: &Observation,
+) {
+    let Some(effect) = step.effect.as_mut() else {
+        return;
+    };
+    let focus_before = FocusSnapshot::of(&before.tree);
+    let focus_after = FocusSnapshot::of(&after.tree);
+    effect.focus_moved = focus_before.moved_to(&focus_after);
+    effect.target_in_front = target_window(action, Some(&before.tree), &focus_before).map(|t| {
+        focus_after
+            .active
+            .as_ref()
+            .is_some_and(|w| w.same_window(&t))
+    });
+    if let Action::Type { text } = action {
+        if text.contains("{{secret:") {
+            return;
+        }
+        let typed = text.replace('\r', "");
+        let field = after
+            .tree
+            .walk()
+            .into_iter()
+            .map(|(_, n)| n)
+            .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable));
+        effect.text_verified = field
+            .and_then(|f| f.text.as_ref())
+            .filter(|shown| shown.chars().count() < 2_000)
+            .map(|shown| shown.contains(&typed));
     }
 }
 
