@@ -1,7 +1,9 @@
 //! Input injection on X11 through enigo's XTest backend.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use deskhand_core::input::Press;
 use deskhand_core::ports::Input;
@@ -24,6 +26,65 @@ pub struct EnigoInput {
 /// Characters typed between two looks at the cancel flag: small enough that the kill switch
 /// stops typing within a few milliseconds.
 const TEXT_CHUNK: usize = 6;
+
+/// Shortest time between two presses of one key. Calculators such as galculator show a key
+/// press by holding its button down for 100 ms and ignore (or undo) a second press of the same
+/// key meanwhile, so "1000" typed at full speed became "100". Measured on galculator under
+/// Xvfb: 100 ms always drops the press, 105-120 ms drops some under full CPU load on 2 cores,
+/// 130 ms and up never did; 180 ms leaves a margin.
+const REPEAT_GAP: Duration = Duration::from_millis(180);
+
+/// Characters of calculator input ("1000*1001=", "3.14159 / 2"): in text made only of these,
+/// a character waits [`REPEAT_GAP`] after any earlier press of its key ("1212" too), since
+/// such text goes to keypads; elsewhere only a character repeating the one just before it
+/// waits, which keeps prose fast.
+fn is_keypad_char(c: char) -> bool {
+    c.is_ascii_digit() || ".,+-*/=%^()! ".contains(c)
+}
+
+/// When each key was last pressed while typing one text, to space out repeated presses.
+struct RepeatGuard {
+    keypad: bool,
+    last: HashMap<char, Instant>,
+    prev: Option<char>,
+}
+
+impl RepeatGuard {
+    fn new(text: &str) -> RepeatGuard {
+        RepeatGuard {
+            keypad: text.chars().all(is_keypad_char),
+            last: HashMap::new(),
+            prev: None,
+        }
+    }
+
+    /// Whether `c` must wait for an earlier press of its key (one of `pending`, about to be
+    /// sent, or one already sent).
+    fn conflicts(&self, c: char, pending: &str) -> bool {
+        let k = c.to_ascii_lowercase();
+        if self.keypad {
+            pending.chars().any(|p| p.to_ascii_lowercase() == k)
+        } else {
+            pending.chars().last().map(|p| p.to_ascii_lowercase()) == Some(k)
+        }
+    }
+
+    /// The moment `c` may be pressed, given the presses already sent.
+    fn ready_at(&self, c: char) -> Option<Instant> {
+        let k = c.to_ascii_lowercase();
+        if !self.keypad && self.prev.map(|p| p.to_ascii_lowercase()) != Some(k) {
+            return None;
+        }
+        self.last.get(&k).map(|t| *t + REPEAT_GAP)
+    }
+
+    fn sent(&mut self, text: &str) {
+        let now = Instant::now();
+        for c in text.chars() {
+            self.last.insert(c.to_ascii_lowercase(), now);
+        }
+    }
+}
 
 impl std::fmt::Debug for EnigoInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -222,8 +283,10 @@ fn failed(what: &str, e: enigo::InputError) -> PortError {
 
 impl EnigoInput {
     /// Types text; line breaks and tabs become Return and Tab key presses, which is what a
-    /// person's keyboard sends (XTest text entry would drop them).
+    /// person's keyboard sends (XTest text entry would drop them). A repeated key waits
+    /// [`REPEAT_GAP`] after its previous press (see [`is_keypad_char`] for which repeats).
     fn type_text(&mut self, text: &str) -> Result<(), PortError> {
+        let mut guard = RepeatGuard::new(text);
         let mut run = Vec::new();
         for c in text.chars() {
             let special = match c {
@@ -234,26 +297,64 @@ impl EnigoInput {
             };
             match special {
                 Some(k) => {
-                    self.type_run(&run)?;
+                    self.type_run(&run, &mut guard)?;
                     run.clear();
                     self.check_cancel()?;
                     self.enigo
                         .key(k, Direction::Click)
                         .map_err(|e| failed("key", e))?;
+                    guard.prev = None;
                 }
                 None => run.push(c),
             }
         }
-        self.type_run(&run)
+        self.type_run(&run, &mut guard)
     }
 
-    fn type_run(&mut self, run: &[char]) -> Result<(), PortError> {
-        for chunk in run.chunks(TEXT_CHUNK) {
-            self.check_cancel()?;
-            let chunk: String = chunk.iter().collect();
-            self.enigo.text(&chunk).map_err(|e| failed("typing", e))?;
+    fn type_run(&mut self, run: &[char], guard: &mut RepeatGuard) -> Result<(), PortError> {
+        let mut pending = String::new();
+        for &c in run {
+            if guard.conflicts(c, &pending) || pending.chars().count() >= TEXT_CHUNK {
+                self.flush_text(&mut pending, guard)?;
+            }
+            if let Some(at) = guard.ready_at(c) {
+                if at > Instant::now() {
+                    self.flush_text(&mut pending, guard)?;
+                    self.wait_until(at)?;
+                }
+            }
+            pending.push(c);
+            guard.prev = Some(c);
         }
+        self.flush_text(&mut pending, guard)
+    }
+
+    fn flush_text(
+        &mut self,
+        pending: &mut String,
+        guard: &mut RepeatGuard,
+    ) -> Result<(), PortError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.check_cancel()?;
+        self.enigo.text(pending).map_err(|e| failed("typing", e))?;
+        guard.sent(pending);
+        pending.clear();
         Ok(())
+    }
+
+    /// Waits until `at`, looking at the cancel flag every few milliseconds. What it waits for
+    /// (the app's own timer releasing its button) cannot be observed from here.
+    fn wait_until(&mut self, at: Instant) -> Result<(), PortError> {
+        loop {
+            self.check_cancel()?;
+            let now = Instant::now();
+            if now >= at {
+                return Ok(());
+            }
+            std::thread::sleep((at - now).min(Duration::from_millis(10)));
+        }
     }
 }
 
@@ -306,5 +407,32 @@ impl Input for EnigoInput {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calculator_input_spaces_every_repeated_key_and_prose_only_doubled_letters() {
+        let mut keypad = RepeatGuard::new("1212*3=");
+        assert!(keypad.keypad);
+        assert!(keypad.conflicts('1', "12"));
+        keypad.sent("12");
+        keypad.prev = Some('2');
+        // '1' was pressed a moment ago, though not just before.
+        assert!(keypad.ready_at('1').is_some_and(|t| t > Instant::now()));
+        assert!(keypad.ready_at('3').is_none());
+
+        let mut prose = RepeatGuard::new("hello world");
+        assert!(!prose.keypad);
+        assert!(!prose.conflicts('l', "hel0"));
+        assert!(prose.conflicts('L', "hel"));
+        prose.sent("hel");
+        prose.prev = Some('o');
+        assert!(prose.ready_at('l').is_none());
+        prose.prev = Some('l');
+        assert!(prose.ready_at('l').is_some());
     }
 }

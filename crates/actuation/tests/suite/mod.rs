@@ -3,3 +3,4 @@ mod clipboard;
 mod policy;
 mod safety;
 mod secrets;
+mod repeat_probe;

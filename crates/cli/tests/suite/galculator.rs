@@ -58,3 +58,30 @@ fn seven_plus_eight_shows_fifteen() {
         lines[0]
     );
 }
+
+/// Repeated digits typed in one go all count: galculator ignores a second press of a key
+/// while its button still shows the first one (100 ms), which turned "1000" into "100".
+/// Three rounds, to catch a flaky gap.
+#[test]
+fn typing_1000_times_1001_shows_1001000_every_time() {
+    let session = start_app(&["galculator"], "alculator", "galculator", |t| {
+        find(t, "toggle button", "7").is_some()
+    })
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for round in 0..3 {
+        let out = deskhand(data.path(), &["do", "key Escape", "type '1000*1001='"]);
+        assert!(out.status.success(), "round {round}: {}", text(&out));
+        let tree = session
+            .reader
+            .tree(&TreeQuery::new(TreeScope::App("galculator".into())))
+            .unwrap();
+        let labels = display_text(&tree);
+        assert!(
+            labels
+                .iter()
+                .any(|(text, _)| text.trim().replace([',', ' '], "") == "1001000"),
+            "round {round}: the display does not show 1001000: {labels:?}"
+        );
+    }
+}
