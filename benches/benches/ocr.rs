@@ -77,19 +77,22 @@ fn ocr(c: &mut Criterion) {
         }
     }
 
-    for threads in [1usize, 2] {
+    // Two threads: one recognition session per thread (the default) and, for comparison,
+    // one session using both threads inside each call.
+    for (threads, sessions) in [(1usize, 0usize), (2, 0), (2, 1)] {
         let engine = OcrEngine::new(
             &paths,
             OcrOptions {
                 intra_threads: threads,
+                rec_sessions: sessions,
                 ..OcrOptions::default()
             },
         )
         .unwrap();
-        let suffix = if threads == 1 {
-            String::new()
-        } else {
-            format!("_{threads}threads")
+        let suffix = match (threads, sessions) {
+            (1, _) => String::new(),
+            (t, 1) => format!("_{t}threads_1session"),
+            (t, _) => format!("_{t}threads"),
         };
         group.bench_function(format!("full_cold_1080p{suffix}"), |b| {
             b.iter(|| {

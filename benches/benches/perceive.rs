@@ -1,7 +1,8 @@
 //! Full perception on the committed 1920x1080 fixture (mousepad, galculator, xterm): fusion
 //! alone, cold (empty caches), warm (OCR cache filled, new perceiver), incremental after a
-//! word is typed, and an unchanged frame. `DESKHAND_OCR_THREADS` sets ONNX Runtime's threads
-//! (default 1; the host uses the machine's cores, up to 4).
+//! word is typed, and an unchanged frame. `DESKHAND_OCR_THREADS` sets the OCR threads
+//! (default 1; the host uses the machine's cores, up to 4): detection uses them inside one
+//! call, recognition runs one single-threaded session per thread on different batches.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
