@@ -20,7 +20,7 @@ use deskhand_core::{
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
 use crate::execute::{input_events, resolve_target};
 use crate::settle::{
-    changed_region, opens_something, wait_for_settle_watching, SettlePolicy, WindowWatch,
+    changed_region, opens_something, wait_for_settle_since, SettlePolicy, WindowWatch,
 };
 
 /// Where screenshots of steps are kept.
@@ -386,8 +386,8 @@ impl DirectRunner {
             before: window_before,
             read: &mut read_window,
         });
-        let settled =
-            wait_for_settle_watching(screen, self.settle, watch, opener).map_err(step_error)?;
+        let settled = wait_for_settle_since(screen, self.settle, watch, opener, Some(&before))
+            .map_err(step_error)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
         // One read after the action serves focus and the typed-text check.
         let after = accessibility

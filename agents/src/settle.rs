@@ -101,12 +101,37 @@ pub fn wait_for_settle(screen: &dyn Screen, policy: SettlePolicy) -> Result<Sett
 pub fn wait_for_settle_watching<K: PartialEq>(
     screen: &dyn Screen,
     policy: SettlePolicy,
-    mut watch: Option<WindowWatch<'_, K>>,
+    watch: Option<WindowWatch<'_, K>>,
     opener: bool,
 ) -> Result<Settled, PortError> {
+    wait_for_settle_since(screen, policy, watch, opener, None)
+}
+
+/// Like [`wait_for_settle_watching`], given the frames captured just before the action:
+/// the screen is watched from the start, and once it differs from `before` the app has
+/// reacted, so the wait no longer needs to last `min`; it ends as soon as the new screen is
+/// stable. With no change, the wait is as long as without `before`.
+pub fn wait_for_settle_since<K: PartialEq>(
+    screen: &dyn Screen,
+    policy: SettlePolicy,
+    mut watch: Option<WindowWatch<'_, K>>,
+    opener: bool,
+    before: Option<&[Frame]>,
+) -> Result<Settled, PortError> {
     let start = Instant::now();
-    std::thread::sleep(policy.min);
-    let mut last = screen.capture_all()?;
+    let mut last = match before {
+        None => {
+            std::thread::sleep(policy.min);
+            screen.capture_all()?
+        }
+        Some(before) => loop {
+            std::thread::sleep(Duration::from_millis(10).min(policy.min));
+            let now = screen.capture_all()?;
+            if now.as_slice() != before || start.elapsed() >= policy.min {
+                break now;
+            }
+        },
+    };
     let mut same = 1;
     let mut last_change = Instant::now();
     let mut window_changed = false;
