@@ -141,6 +141,23 @@ fn actuation(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // Repeated keys wait for the previous press to be over (galculator ignores a second press
+    // within 100 ms): every repeat in calculator input, only doubled letters in prose.
+    let mut group = c.benchmark_group("type_repeats");
+    group.sample_size(10);
+    // Last, and calculator input last of all: once enigo has pressed a key it had to map
+    // ('*', '=') twice within 12 ms (back-to-back iterations do), it delays every later key
+    // by 12 ms on press and on release, which would skew whatever is measured after it.
+    for (name, text) in [
+        ("prose_no_repeat", "the quick"),
+        ("prose_hello_world", "hello world"),
+        ("calc_1000x1001", "1000*1001="),
+    ] {
+        let events = input_events(&Action::Type { text: text.into() }, &[]).unwrap();
+        group.bench_function(name, |b| b.iter(|| input.send(&events).unwrap()));
+    }
+    group.finish();
 }
 
 criterion_group!(benches, actuation);
