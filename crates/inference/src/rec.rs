@@ -36,7 +36,7 @@ pub struct RecognizerOptions {
     /// Lines wider than this (after scaling to height 48) are squeezed (default 3200).
     pub max_width: u32,
     /// Independent model sessions that read batches at the same time, each on its own
-    /// thread (default 1). Each session holds its own copy of the model (about 60 MB).
+    /// thread (default 1). Each session loads its own copy of the model (a 21 MB file).
     pub sessions: usize,
     /// Characters at either end of a line read with a probability below this are dropped
     /// while a letter or digit remains (default 0: keep all). Icons beside a label (a menu's
