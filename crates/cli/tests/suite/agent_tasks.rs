@@ -11,8 +11,8 @@ use std::sync::Arc;
 use deskhand_core::command::{Command, PointerVerb, TargetQuery};
 use deskhand_core::task::TaskSpec;
 use deskhand_eval::tasks::{
-    evaluate, load_solution, load_task, repo_eval_dir, verdict_of, AgentVerdict, Solution,
-    SolutionVerdict, TaskSession,
+    evaluate_within, load_solution, load_task, repo_eval_dir, verdict_of, AgentVerdict, Solution,
+    SolutionVerdict, TaskSession, SETTLE,
 };
 use deskhand_testkit::model_server::{RecordedRequest, Reply, ScriptedModelServer};
 use serde_json::{json, Value};
@@ -153,7 +153,8 @@ fn run_task(id: &str) {
     let out = cmd.output().expect("run deskhand");
     let verdict = verdict_of(out.status.code());
     assert_ne!(verdict, AgentVerdict::None, "{}", text(&out));
-    let score = evaluate(&spec, &session, verdict);
+    // A save lands a moment after its keystroke: the evaluator waits up to SETTLE for it.
+    let score = evaluate_within(&spec, &session, verdict, SETTLE);
     assert!(score.passed(), "{id}: {:?}\n{}", score.details, text(&out));
     // One Operator answer per solution step, plus the final done/fail.
     assert!(server.count("operator") > solution.correct.len());
