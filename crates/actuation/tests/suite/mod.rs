@@ -1,6 +1,6 @@
 mod apps;
 mod clipboard;
 mod policy;
+mod repeat_probe;
 mod safety;
 mod secrets;
-mod repeat_probe;
