@@ -83,6 +83,25 @@ pub struct AgentPorts<'a> {
     pub resumer: Option<&'a dyn Resumer>,
 }
 
+impl AgentPorts<'_> {
+    /// The ports the direct runner executes actions with.
+    fn direct_ports(&mut self) -> Ports<'_> {
+        Ports {
+            screen: self.screen,
+            accessibility: self.accessibility,
+            input: &mut *self.input,
+            memory: self.memory.store(),
+            artifacts: self.artifacts,
+            clock: self.clock,
+            gate: self.gate,
+            confirmer: self.confirmer,
+            apps: self.apps,
+            presence: self.presence,
+            resumer: self.resumer,
+        }
+    }
+}
+
 /// Limits and switches of an agent run.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
@@ -465,7 +484,9 @@ impl AgentRunner {
                 let m = self.manage(p, run, index, state, &obs, &mut stats, on_event)?;
                 stats.times.manager = t.elapsed().as_millis() as u64;
                 if m.finished() {
-                    self.record_plan_only(p, run, index, state, &stats, started_ms, step_start)?;
+                    self.record_plan_only(
+                        p, run, index, &m.thought, &stats, started_ms, step_start,
+                    )?;
                     outcome.calls += stats.calls;
                     add_usage(&mut outcome.usage, stats.usage);
                     let summary = if m.thought.trim().is_empty() {
@@ -485,7 +506,9 @@ impl AgentRunner {
                 // Ask the Manager for the next subgoal now, then the Operator again.
                 let m = self.manage(p, run, index, state, &obs, &mut stats, on_event)?;
                 if m.finished() {
-                    self.record_plan_only(p, run, index, state, &stats, started_ms, step_start)?;
+                    self.record_plan_only(
+                        p, run, index, &m.thought, &stats, started_ms, step_start,
+                    )?;
                     outcome.calls += stats.calls;
                     add_usage(&mut outcome.usage, stats.usage);
                     return Ok((RunStatus::Succeeded, m.thought.clone()));
@@ -750,7 +773,7 @@ impl AgentRunner {
         p: &mut AgentPorts<'_>,
         run: i64,
         index: u32,
-        state: &RunState,
+        thought: &str,
         stats: &StepStats,
         started_ms: i64,
         step_start: Instant,
@@ -761,7 +784,7 @@ impl AgentRunner {
         times.total = step_start.elapsed().as_millis() as u64;
         step.agent = Some(AgentStepInfo {
             subgoal: "Finished".into(),
-            thought: state.progress.clone(),
+            thought: thought.to_string(),
             calls: stats.calls,
             usage: stats.usage,
             times,
@@ -819,19 +842,7 @@ impl AgentRunner {
                 "cancelled by the user".into(),
             ));
         }
-        let ports = Ports {
-            screen: p.screen,
-            accessibility: p.accessibility,
-            input: &mut *p.input,
-            memory: p.memory.store(),
-            artifacts: p.artifacts,
-            clock: p.clock,
-            gate: p.gate,
-            confirmer: p.confirmer,
-            apps: p.apps,
-            presence: p.presence,
-            resumer: p.resumer,
-        };
+        let ports = p.direct_ports();
         if !self.direct().wait_while_user_acts(&ports, on_event) || self.cancelled() {
             return Err(Stop::End(
                 RunStatus::Cancelled,
@@ -1055,19 +1066,7 @@ impl AgentRunner {
         obs: &Observation,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<Vec<Frame>, String> {
-        let mut ports = Ports {
-            screen: p.screen,
-            accessibility: p.accessibility,
-            input: &mut *p.input,
-            memory: p.memory.store(),
-            artifacts: p.artifacts,
-            clock: p.clock,
-            gate: p.gate,
-            confirmer: p.confirmer,
-            apps: p.apps,
-            presence: p.presence,
-            resumer: p.resumer,
-        };
+        let mut ports = p.direct_ports();
         self.direct()
             .act(&mut ports, step, action, Some(&obs.tree), on_event)
     }
