@@ -109,6 +109,39 @@ pub trait Ocr: Send + Sync {
             "this OCR engine cannot find text lines by itself (no detection model)",
         ))
     }
+
+    /// Finds the text lines inside the areas like [`Ocr::read_text`] but does not read them:
+    /// their boxes, desktop coordinates. Engines without text detection answer with an
+    /// `Unavailable` error.
+    fn find_text(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<Rect>, PortError> {
+        let _ = (frame, areas);
+        Err(PortError::new(
+            crate::error::PortErrorKind::Unavailable,
+            "this OCR engine cannot find text lines by itself (no detection model)",
+        ))
+    }
+
+    /// Reads the lines `found` by one [`Ocr::find_text`] call on this frame whose `wanted`
+    /// flag is set, each cropped as `read_text` would crop it among all of `found`; lines
+    /// without text are left out, the rest come in reading order.
+    fn read_found(
+        &self,
+        frame: &Frame,
+        found: &[Rect],
+        wanted: &[bool],
+    ) -> Result<Vec<TextLine>, PortError> {
+        let regions: Vec<Rect> = found
+            .iter()
+            .zip(wanted)
+            .filter(|(_, w)| **w)
+            .map(|(r, _)| *r)
+            .collect();
+        Ok(self
+            .recognize(frame, &regions)?
+            .into_iter()
+            .filter(|l| !l.text.trim().is_empty())
+            .collect())
+    }
 }
 
 /// Turns text into vectors for similarity search.

@@ -201,6 +201,43 @@ impl OcrEngine {
     /// frame are ignored. A frame smaller than 4x4 has no text; a buffer that does not match
     /// the frame's size is [`InferenceError::InvalidInput`].
     pub fn read(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<TextLine>, InferenceError> {
+        let boxes = self.find_boxes(frame, areas)?;
+        self.read_boxes(frame, &boxes, &vec![true; boxes.len()])
+    }
+
+    /// Finds the text lines of the frame as [`OcrEngine::read`] does, without reading them:
+    /// their boxes in desktop coordinates.
+    pub fn find(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<Rect>, InferenceError> {
+        Ok(self
+            .find_boxes(frame, areas)?
+            .iter()
+            .map(|b| to_desktop(frame, b))
+            .collect())
+    }
+
+    /// Reads the lines `found` by [`OcrEngine::find`] on this frame whose `wanted` flag is
+    /// set, cropped among all of `found` as [`OcrEngine::read`] crops them, in reading order.
+    pub fn read_found(
+        &self,
+        frame: &Frame,
+        found: &[Rect],
+        wanted: &[bool],
+    ) -> Result<Vec<TextLine>, InferenceError> {
+        check_frame(frame)?;
+        let full = PixelRect::new(0, 0, frame.width, frame.height);
+        let mut boxes = Vec::with_capacity(found.len());
+        let mut keep = Vec::with_capacity(found.len());
+        for (r, w) in found.iter().zip(wanted) {
+            if let Some(p) = to_pixels(frame, r).clip(&full) {
+                boxes.push(p);
+                keep.push(*w);
+            }
+        }
+        self.read_boxes(frame, &boxes, &keep)
+    }
+
+    /// Detection: line boxes in frame pixels, split at wide gaps.
+    fn find_boxes(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<PixelRect>, InferenceError> {
         check_frame(frame)?;
         if frame.width < 4 || frame.height < 4 {
             return Ok(Vec::new());
@@ -231,18 +268,36 @@ impl OcrEngine {
                 boxes.extend(split_at_gaps(frame, &line, self.options.split_gap));
             }
         }
-        let crops: Vec<RgbImage> = with_line_height(&with_side_margins(&boxes, &full), &full)
+        Ok(boxes)
+    }
+
+    /// Recognition of the wanted boxes (frame pixels), each cropped among all of `boxes`
+    /// (their side margins and line height depend on the neighbours), in reading order.
+    fn read_boxes(
+        &self,
+        frame: &Frame,
+        boxes: &[PixelRect],
+        wanted: &[bool],
+    ) -> Result<Vec<TextLine>, InferenceError> {
+        check_frame(frame)?;
+        let full = PixelRect::new(0, 0, frame.width, frame.height);
+        let shaped = with_line_height(&with_side_margins(boxes, &full), &full);
+        let picked: Vec<(&PixelRect, &PixelRect)> = boxes
             .iter()
-            .map(|b| crop_rgb(frame, b))
+            .zip(&shaped)
+            .zip(wanted)
+            .filter(|(_, w)| **w)
+            .map(|(pair, _)| pair)
             .collect();
+        let crops: Vec<RgbImage> = picked.iter().map(|(_, c)| crop_rgb(frame, c)).collect();
         let read = self.recognize_cached(&crops)?;
-        let mut lines: Vec<TextLine> = boxes
+        let mut lines: Vec<TextLine> = picked
             .iter()
             .zip(read)
             .filter(|(_, (text, conf))| {
                 !text.trim().is_empty() && *conf >= self.options.min_confidence
             })
-            .map(|(b, (text, confidence))| TextLine {
+            .map(|((b, _), (text, confidence))| TextLine {
                 text,
                 confidence,
                 bounds: to_desktop(frame, b),
@@ -328,6 +383,19 @@ impl Ocr for OcrEngine {
 
     fn read_text(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<TextLine>, PortError> {
         Ok(self.read(frame, areas)?)
+    }
+
+    fn find_text(&self, frame: &Frame, areas: &[Rect]) -> Result<Vec<Rect>, PortError> {
+        Ok(self.find(frame, areas)?)
+    }
+
+    fn read_found(
+        &self,
+        frame: &Frame,
+        found: &[Rect],
+        wanted: &[bool],
+    ) -> Result<Vec<TextLine>, PortError> {
+        Ok(OcrEngine::read_found(self, frame, found, wanted)?)
     }
 }
 

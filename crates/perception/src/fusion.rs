@@ -371,14 +371,82 @@ fn window_at(windows: &mut [WindowSlot], p: Point) -> Option<&mut WindowSlot> {
 
 /// The deepest node under `node` (itself included) whose box covers most of `area`.
 fn deepest_containing<'n>(node: &'n mut LayoutNode, area: &Rect) -> &'n mut LayoutNode {
-    let idx = node
-        .children
-        .iter()
-        .position(|c| c.is_on_screen() && c.bounds.is_some_and(|b| area.covered_by(&b) >= 0.8));
-    match idx {
+    match containing_child(node, area) {
         Some(i) if i < node.children.len() => deepest_containing(&mut node.children[i], area),
         _ => node,
     }
+}
+
+/// The first on-screen child whose box covers most of `area`.
+fn containing_child(node: &LayoutNode, area: &Rect) -> Option<usize> {
+    node.children
+        .iter()
+        .position(|c| c.is_on_screen() && c.bounds.is_some_and(|b| area.covered_by(&b) >= 0.8))
+}
+
+/// Pixels a text line may stick out of the accessible box that names it.
+const NAMED_SLACK: i32 = 4;
+
+/// For each text line box, whether fusion would hang it under an accessible node that
+/// already has a name, so reading it would be wasted: the line lies (within a few pixels)
+/// inside an on-screen, named accessible node that is the deepest one containing it, in a
+/// window with accessibility that is the front-most window at the line, and no window or
+/// open menu in front of that window touches the line. Windows are stacked as in
+/// [`Fuser::fuse`].
+pub(crate) fn named_by_accessibility(
+    screen: Rect,
+    windows: &[WindowBox],
+    tree: &LayoutTree,
+    lines: &[Rect],
+) -> Vec<bool> {
+    let input = FusionInput {
+        screen,
+        windows,
+        accessibility: Some(tree),
+        text: &[],
+        segments: &[],
+    };
+    let slots = build_windows(&input);
+    let inside = |line: &Rect, b: &Rect| {
+        let grown = Rect::new(
+            b.x - NAMED_SLACK,
+            b.y - NAMED_SLACK,
+            b.width + 2 * NAMED_SLACK as u32,
+            b.height + 2 * NAMED_SLACK as u32,
+        );
+        grown.intersection(line) == Some(*line)
+    };
+    lines
+        .iter()
+        .map(|line| {
+            let Some(front) = slots
+                .iter()
+                .position(|w| w.node.bounds.is_some_and(|b| b.contains(line.center())))
+            else {
+                return false;
+            };
+            let slot = &slots[front];
+            let shown = slot.has_accessibility
+                && slot.node.bounds.is_some_and(|b| inside(line, &b))
+                && !slots[..front].iter().any(|w| {
+                    w.node
+                        .bounds
+                        .is_some_and(|b| b.intersection(line).is_some())
+                });
+            if !shown {
+                return false;
+            }
+            let mut owner = &slot.node;
+            while let Some(i) = containing_child(owner, line) {
+                owner = &owner.children[i];
+            }
+            !std::ptr::eq(owner, &slot.node)
+                && owner.source == NodeSource::Accessibility
+                && owner.is_on_screen()
+                && !owner.name.trim().is_empty()
+                && owner.bounds.is_some_and(|b| inside(line, &b))
+        })
+        .collect()
 }
 
 /// Roles whose inside accessibility does not describe: pixels there are left to vision.

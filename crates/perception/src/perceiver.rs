@@ -10,7 +10,10 @@
 //!   again, and everything is fused anew (ids stay stable through the [`Fuser`]);
 //! - first frame, a new size or monitor: everything is read.
 //!
-//! The accessibility tree is read on its own thread while the pixels are analysed.
+//! The accessibility tree is read on its own thread while the pixels are analysed. Text
+//! lines are found meanwhile but read only once the tree is there: a line inside a named,
+//! visible accessible node would only repeat its name (fusion drops it), so it is kept as an
+//! unread box and read later only if accessibility stops naming it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +24,9 @@ use deskhand_core::{Frame, LayoutTree, PortError, PortErrorKind, Rect};
 use serde::Serialize;
 
 use crate::diff::{Change, FrameDiff};
-use crate::fusion::{Fuser, FusionInput, Proposal, ProposalKind, WindowBox};
+use crate::fusion::{
+    named_by_accessibility, Fuser, FusionInput, Proposal, ProposalKind, WindowBox,
+};
 use crate::segment::{segment, segment_in, SegmentKind, SegmentOptions};
 
 /// What perception uses and how.
@@ -96,6 +101,8 @@ pub struct Perception {
     pub text_lines: usize,
     /// Text lines recognised in this call.
     pub text_lines_read: usize,
+    /// Text lines found but left unread because accessibility names them.
+    pub text_lines_named: usize,
     /// Segments known on screen.
     pub segments: usize,
     /// What perception could not do and fell back from ("accessibility unavailable: ...").
@@ -109,6 +116,8 @@ pub struct Perception {
 struct MonitorState {
     diff: FrameDiff,
     lines: Vec<TextLine>,
+    /// Line boxes found but not read: accessibility named them when they were found.
+    unread: Vec<Rect>,
     segments: Vec<Proposal>,
 }
 
@@ -161,15 +170,15 @@ fn grow(r: Rect, m: u32, bounds: &Rect) -> Option<Rect> {
 
 /// Grows each changed rectangle to cover the cached text lines and controls it cuts, so a
 /// changed word is read again as part of its whole line.
-fn areas_to_read(change: &Change, lines: &[TextLine], margin: u32, screen: &Rect) -> Vec<Rect> {
+fn areas_to_read(change: &Change, lines: &[Rect], margin: u32, screen: &Rect) -> Vec<Rect> {
     let mut areas: Vec<Rect> = change
         .rects
         .iter()
         .filter_map(|r| {
             let mut a = *r;
             for l in lines {
-                if l.bounds.intersection(r).is_some() {
-                    a = a.union(&l.bounds);
+                if l.intersection(r).is_some() {
+                    a = a.union(l);
                 }
             }
             grow(a, margin, screen)
@@ -205,14 +214,14 @@ fn read_lone_glyphs(
     ocr: &dyn Ocr,
     frame: &Frame,
     controls: &[Rect],
-    lines: &[TextLine],
+    lines: &[Rect],
 ) -> Result<Vec<TextLine>, PortError> {
-    let mut heights: Vec<u32> = lines.iter().map(|l| l.bounds.height).collect();
+    let mut heights: Vec<u32> = lines.iter().map(|l| l.height).collect();
     heights.sort_unstable();
     let line_height = heights.get(heights.len() / 2).copied().unwrap_or(18);
     let regions: Vec<Rect> = controls
         .iter()
-        .filter(|c| !lines.iter().any(|l| l.bounds.intersection(c).is_some()))
+        .filter(|c| !lines.iter().any(|l| l.intersection(c).is_some()))
         .filter_map(|c| glyph_region(frame, c, line_height))
         .collect();
     if regions.is_empty() {
@@ -355,7 +364,7 @@ impl Perceiver {
                     (tree, ms(t))
                 })
             });
-            let pixels = self.analyse_pixels(&frames, &wins);
+            let mut pixels = self.analyse_pixels(&frames, &wins);
             let tree: TreeRead = match reader {
                 Some(handle) => handle.join().unwrap_or_else(|_| {
                     (
@@ -368,6 +377,8 @@ impl Perceiver {
                 }),
                 None => (Ok(None), 0.0),
             };
+            let known = tree.0.as_ref().ok().and_then(Option::as_ref);
+            self.read_found_text(&frames, &wins, known, &mut pixels);
             self.finish(&frames, wins, pixels, tree)
         });
         perception.timings.capture_ms = capture_ms;
@@ -385,7 +396,8 @@ impl Perceiver {
         accessibility: Option<LayoutTree>,
     ) -> Perception {
         let start = Instant::now();
-        let pixels = self.analyse_pixels(frames, windows);
+        let mut pixels = self.analyse_pixels(frames, windows);
+        self.read_found_text(frames, windows, accessibility.as_ref(), &mut pixels);
         let mut p = self.finish(frames, windows.to_vec(), pixels, (Ok(accessibility), 0.0));
         p.timings.total_ms = ms(start);
         p
@@ -410,13 +422,23 @@ impl Perceiver {
             pass.changed.extend(change.rects.iter().copied());
             let areas = if change.everything {
                 state.lines.clear();
+                state.unread.clear();
                 state.segments.clear();
                 Vec::new()
             } else {
-                let areas = areas_to_read(&change, &state.lines, self.options.margin, &screen);
+                let known: Vec<Rect> = state
+                    .lines
+                    .iter()
+                    .map(|l| l.bounds)
+                    .chain(state.unread.iter().copied())
+                    .collect();
+                let areas = areas_to_read(&change, &known, self.options.margin, &screen);
                 state
                     .lines
                     .retain(|l| !areas.iter().any(|a| a.intersection(&l.bounds).is_some()));
+                state
+                    .unread
+                    .retain(|l| !areas.iter().any(|a| a.intersection(l).is_some()));
                 state
                     .segments
                     .retain(|s| !areas.iter().any(|a| a.intersection(&s.bounds).is_some()));
@@ -425,12 +447,28 @@ impl Perceiver {
             if self.options.ocr {
                 if let Some(ocr) = &self.ocr {
                     let t = Instant::now();
-                    match ocr.read_text(frame, &areas) {
-                        Ok(lines) => {
-                            pass.lines_read += lines.len();
-                            state.lines.extend(lines);
+                    // Found now, read once the accessibility tree says which lines it names.
+                    let found = if self.options.accessibility {
+                        match ocr.find_text(frame, &areas) {
+                            Ok(found) => Some(found),
+                            Err(e) if e.kind == PortErrorKind::Unavailable => None,
+                            Err(e) => {
+                                pass.notes.push(format!("text not read: {e}"));
+                                Some(Vec::new())
+                            }
                         }
-                        Err(e) => pass.notes.push(format!("text not read: {e}")),
+                    } else {
+                        None
+                    };
+                    match found {
+                        Some(found) => pass.found.push((frame.monitor.index, found)),
+                        None => match ocr.read_text(frame, &areas) {
+                            Ok(lines) => {
+                                pass.lines_read += lines.len();
+                                state.lines.extend(lines);
+                            }
+                            Err(e) => pass.notes.push(format!("text not read: {e}")),
+                        },
                     }
                     pass.timings.ocr_ms += ms(t);
                 }
@@ -442,24 +480,15 @@ impl Perceiver {
                 } else {
                     segment_in(frame, &window_rects, &areas, &self.options.segment)
                 };
-                if self.options.lone_glyphs && self.options.ocr {
-                    if let Some(ocr) = &self.ocr {
-                        let t = Instant::now();
-                        let controls: Vec<Rect> = seg
-                            .segments
-                            .iter()
-                            .filter(|s| s.kind == SegmentKind::Control)
-                            .map(|s| s.bounds)
-                            .collect();
-                        match read_lone_glyphs(ocr.as_ref(), frame, &controls, &state.lines) {
-                            Ok(glyphs) => {
-                                pass.lines_read += glyphs.len();
-                                state.lines.extend(glyphs);
-                            }
-                            Err(e) => pass.notes.push(format!("lone glyphs not read: {e}")),
-                        }
-                        pass.timings.ocr_ms += ms(t);
-                    }
+                if self.options.lone_glyphs && self.options.ocr && self.ocr.is_some() {
+                    // Read with the text lines, which must be known first.
+                    let controls: Vec<Rect> = seg
+                        .segments
+                        .iter()
+                        .filter(|s| s.kind == SegmentKind::Control)
+                        .map(|s| s.bounds)
+                        .collect();
+                    pass.controls.push((frame.monitor.index, controls));
                 }
                 state.segments.extend(seg.segments.iter().map(|s| Proposal {
                     bounds: s.bounds,
@@ -476,6 +505,97 @@ impl Perceiver {
                 .push("no OCR engine: text on screen is read from accessibility only".into());
         }
         pass
+    }
+
+    /// Reads the text lines found in this call and those left unread before, except the
+    /// ones the accessibility tree (when there is one) names, then the lone glyphs of the
+    /// controls segmented in this call.
+    fn read_found_text(
+        &mut self,
+        frames: &[Frame],
+        windows: &[WindowBox],
+        tree: Option<&LayoutTree>,
+        pass: &mut PixelPass,
+    ) {
+        let Some(ocr) = self.ocr.clone().filter(|_| self.options.ocr) else {
+            return;
+        };
+        let tree = tree.filter(|_| self.options.accessibility);
+        let screen = frames
+            .iter()
+            .map(|f| f.monitor.bounds)
+            .reduce(|a, b| a.union(&b))
+            .unwrap_or(Rect::new(0, 0, 0, 0));
+        let named = |boxes: &[Rect]| match tree {
+            Some(t) if !boxes.is_empty() => named_by_accessibility(screen, windows, t, boxes),
+            _ => vec![false; boxes.len()],
+        };
+        for frame in frames {
+            let index = frame.monitor.index;
+            let Some(state) = self.monitors.get_mut(&index) else {
+                continue;
+            };
+            let t = Instant::now();
+            // Left unread before: read now unless accessibility still names them. They are
+            // read among the lines around them, as they would have been when found.
+            let old = std::mem::take(&mut state.unread);
+            if !old.is_empty() {
+                let skip = named(&old);
+                if skip.iter().any(|s| !s) {
+                    let context: Vec<Rect> = old
+                        .iter()
+                        .copied()
+                        .chain(state.lines.iter().map(|l| l.bounds))
+                        .collect();
+                    let mut wanted: Vec<bool> = skip.iter().map(|s| !s).collect();
+                    wanted.resize(context.len(), false);
+                    match ocr.read_found(frame, &context, &wanted) {
+                        Ok(lines) => {
+                            pass.lines_read += lines.len();
+                            state.lines.extend(lines);
+                        }
+                        Err(e) => pass.notes.push(format!("text not read: {e}")),
+                    }
+                }
+                state
+                    .unread
+                    .extend(old.iter().zip(&skip).filter(|(_, s)| **s).map(|(r, _)| *r));
+            }
+            for (_, found) in pass.found.iter().filter(|(i, _)| *i == index) {
+                let skip = named(found);
+                let wanted: Vec<bool> = skip.iter().map(|s| !s).collect();
+                match ocr.read_found(frame, found, &wanted) {
+                    Ok(lines) => {
+                        pass.lines_read += lines.len();
+                        state.lines.extend(lines);
+                    }
+                    Err(e) => pass.notes.push(format!("text not read: {e}")),
+                }
+                state.unread.extend(
+                    found
+                        .iter()
+                        .zip(&skip)
+                        .filter(|(_, s)| **s)
+                        .map(|(r, _)| *r),
+                );
+            }
+            for (_, controls) in pass.controls.iter().filter(|(i, _)| *i == index) {
+                let known: Vec<Rect> = state
+                    .lines
+                    .iter()
+                    .map(|l| l.bounds)
+                    .chain(state.unread.iter().copied())
+                    .collect();
+                match read_lone_glyphs(ocr.as_ref(), frame, controls, &known) {
+                    Ok(glyphs) => {
+                        pass.lines_read += glyphs.len();
+                        state.lines.extend(glyphs);
+                    }
+                    Err(e) => pass.notes.push(format!("lone glyphs not read: {e}")),
+                }
+            }
+            pass.timings.ocr_ms += ms(t);
+        }
     }
 
     fn finish(
@@ -505,6 +625,11 @@ impl Perceiver {
             .filter_map(|f| self.monitors.get(&f.monitor.index))
             .flat_map(|s| s.segments.iter().copied())
             .collect();
+        let text_lines_named = frames
+            .iter()
+            .filter_map(|f| self.monitors.get(&f.monitor.index))
+            .map(|s| s.unread.len())
+            .sum();
         if let Some(last) = &self.last {
             let same = !frames.is_empty()
                 && pixels.all_unchanged
@@ -517,6 +642,7 @@ impl Perceiver {
                     changed: Vec::new(),
                     text_lines: lines.len(),
                     text_lines_read: 0,
+                    text_lines_named,
                     segments: segments.len(),
                     notes,
                     timings,
@@ -548,6 +674,7 @@ impl Perceiver {
             changed: pixels.changed,
             text_lines: lines.len(),
             text_lines_read: pixels.lines_read,
+            text_lines_named,
             segments: segments.len(),
             notes,
             timings,
@@ -559,6 +686,10 @@ impl Perceiver {
 #[derive(Debug)]
 struct PixelPass {
     all_unchanged: bool,
+    /// Text line boxes found per monitor index, still to be read.
+    found: Vec<(usize, Vec<Rect>)>,
+    /// Controls segmented per monitor index, whose lone glyphs are still to be read.
+    controls: Vec<(usize, Vec<Rect>)>,
     changed: Vec<Rect>,
     lines_read: usize,
     notes: Vec<String>,
@@ -569,6 +700,8 @@ impl Default for PixelPass {
     fn default() -> Self {
         Self {
             all_unchanged: true,
+            found: Vec::new(),
+            controls: Vec::new(),
             changed: Vec::new(),
             lines_read: 0,
             notes: Vec::new(),

@@ -2,6 +2,7 @@ mod accessibility;
 mod accessibility_extras;
 mod capture;
 mod diff;
+mod named_lines;
 mod perceiver;
 mod render;
 mod segment;
