@@ -97,11 +97,35 @@ fn perceive(c: &mut Criterion) {
         )
     });
 
+    // As before lines named by accessibility were left unread: every line is read (the
+    // tree is still fused).
+    let read_all = || PerceiverOptions {
+        accessibility: false,
+        ..PerceiverOptions::default()
+    };
+    group.bench_function("cold_1080p_read_all", |b| {
+        b.iter_batched(
+            || {
+                engine.clear_cache();
+                Perceiver::new(read_all(), ocr())
+            },
+            |mut p| p.perceive_frames(frames, &fx.windows, Some(fx.tree.clone())),
+            BatchSize::PerIteration,
+        )
+    });
+
     // OCR cache filled: a new perceiver (no frame history) over text read before.
     engine.read_text(&fx.frame, &[]).unwrap();
     group.bench_function("warm_1080p", |b| {
         b.iter_batched(
             || Perceiver::new(PerceiverOptions::default(), ocr()),
+            |mut p| p.perceive_frames(frames, &fx.windows, Some(fx.tree.clone())),
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("warm_1080p_read_all", |b| {
+        b.iter_batched(
+            || Perceiver::new(read_all(), ocr()),
             |mut p| p.perceive_frames(frames, &fx.windows, Some(fx.tree.clone())),
             BatchSize::PerIteration,
         )
