@@ -117,8 +117,26 @@ struct MonitorState {
     diff: FrameDiff,
     lines: Vec<TextLine>,
     /// Line boxes found but not read: accessibility named them when they were found.
-    unread: Vec<Rect>,
+    unread: Vec<Found>,
     segments: Vec<Proposal>,
+}
+
+/// The line boxes one detection found, and which of them are still unread. Kept whole: a
+/// line is cropped among the lines found with it, so read later it reads as it would have.
+#[derive(Debug)]
+struct Found {
+    boxes: Vec<Rect>,
+    unread: Vec<bool>,
+}
+
+impl Found {
+    fn unread_boxes(&self) -> impl Iterator<Item = Rect> + '_ {
+        self.boxes
+            .iter()
+            .zip(&self.unread)
+            .filter(|(_, u)| **u)
+            .map(|(b, _)| *b)
+    }
 }
 
 /// What the last call saw, to answer "unchanged" cheaply.
@@ -430,15 +448,18 @@ impl Perceiver {
                     .lines
                     .iter()
                     .map(|l| l.bounds)
-                    .chain(state.unread.iter().copied())
+                    .chain(state.unread.iter().flat_map(Found::unread_boxes))
                     .collect();
                 let areas = areas_to_read(&change, &known, self.options.margin, &screen);
                 state
                     .lines
                     .retain(|l| !areas.iter().any(|a| a.intersection(&l.bounds).is_some()));
-                state
-                    .unread
-                    .retain(|l| !areas.iter().any(|a| a.intersection(l).is_some()));
+                for found in &mut state.unread {
+                    for (b, u) in found.boxes.iter().zip(found.unread.iter_mut()) {
+                        *u = *u && !areas.iter().any(|a| a.intersection(b).is_some());
+                    }
+                }
+                state.unread.retain(|f| f.unread.contains(&true));
                 state
                     .segments
                     .retain(|s| !areas.iter().any(|a| a.intersection(&s.bounds).is_some()));
@@ -538,18 +559,20 @@ impl Perceiver {
             let t = Instant::now();
             // Left unread before: read now unless accessibility still names them. They are
             // read among the lines around them, as they would have been when found.
-            let old = std::mem::take(&mut state.unread);
-            if !old.is_empty() {
-                let skip = named(&old);
-                if skip.iter().any(|s| !s) {
-                    let context: Vec<Rect> = old
-                        .iter()
-                        .copied()
-                        .chain(state.lines.iter().map(|l| l.bounds))
-                        .collect();
-                    let mut wanted: Vec<bool> = skip.iter().map(|s| !s).collect();
-                    wanted.resize(context.len(), false);
-                    match ocr.read_found(frame, &context, &wanted) {
+            let mut read_unread = false;
+            for mut found in std::mem::take(&mut state.unread) {
+                let pending: Vec<Rect> = found.unread_boxes().collect();
+                let mut still = named(&pending).into_iter();
+                let mut wanted = vec![false; found.boxes.len()];
+                for (w, u) in wanted.iter_mut().zip(found.unread.iter_mut()) {
+                    if *u {
+                        *u = still.next().unwrap_or(false);
+                        *w = !*u;
+                    }
+                }
+                if wanted.contains(&true) {
+                    read_unread = true;
+                    match ocr.read_found(frame, &found.boxes, &wanted) {
                         Ok(lines) => {
                             pass.lines_read += lines.len();
                             state.lines.extend(lines);
@@ -557,36 +580,51 @@ impl Perceiver {
                         Err(e) => pass.notes.push(format!("text not read: {e}")),
                     }
                 }
-                state
-                    .unread
-                    .extend(old.iter().zip(&skip).filter(|(_, s)| **s).map(|(r, _)| *r));
+                if found.unread.contains(&true) {
+                    state.unread.push(found);
+                }
             }
-            for (_, found) in pass.found.iter().filter(|(i, _)| *i == index) {
-                let skip = named(found);
+            for (_, boxes) in pass.found.iter().filter(|(i, _)| *i == index) {
+                let skip = named(boxes);
                 let wanted: Vec<bool> = skip.iter().map(|s| !s).collect();
-                match ocr.read_found(frame, found, &wanted) {
+                match ocr.read_found(frame, boxes, &wanted) {
                     Ok(lines) => {
                         pass.lines_read += lines.len();
                         state.lines.extend(lines);
                     }
                     Err(e) => pass.notes.push(format!("text not read: {e}")),
                 }
-                state.unread.extend(
-                    found
-                        .iter()
-                        .zip(&skip)
-                        .filter(|(_, s)| **s)
-                        .map(|(r, _)| *r),
-                );
+                if skip.contains(&true) {
+                    state.unread.push(Found {
+                        boxes: boxes.clone(),
+                        unread: skip,
+                    });
+                }
             }
-            for (_, controls) in pass.controls.iter().filter(|(i, _)| *i == index) {
+            // A box left unread may read as nothing; once read, a control it was in may hold
+            // a lone glyph after all, so every control is looked at again.
+            let controls: Vec<Rect> = if read_unread && self.options.lone_glyphs {
+                state
+                    .segments
+                    .iter()
+                    .filter(|s| s.kind == ProposalKind::Control)
+                    .map(|s| s.bounds)
+                    .collect()
+            } else {
+                pass.controls
+                    .iter()
+                    .filter(|(i, _)| *i == index)
+                    .flat_map(|(_, c)| c.iter().copied())
+                    .collect()
+            };
+            if !controls.is_empty() {
                 let known: Vec<Rect> = state
                     .lines
                     .iter()
                     .map(|l| l.bounds)
-                    .chain(state.unread.iter().copied())
+                    .chain(state.unread.iter().flat_map(Found::unread_boxes))
                     .collect();
-                match read_lone_glyphs(ocr.as_ref(), frame, controls, &known) {
+                match read_lone_glyphs(ocr.as_ref(), frame, &controls, &known) {
                     Ok(glyphs) => {
                         pass.lines_read += glyphs.len();
                         state.lines.extend(glyphs);
@@ -628,7 +666,8 @@ impl Perceiver {
         let text_lines_named = frames
             .iter()
             .filter_map(|f| self.monitors.get(&f.monitor.index))
-            .map(|s| s.unread.len())
+            .flat_map(|s| &s.unread)
+            .map(|f| f.unread_boxes().count())
             .sum();
         if let Some(last) = &self.last {
             let same = !frames.is_empty()
