@@ -1,8 +1,6 @@
 //! Anthropic Messages: `POST {base_url}/v1/messages`.
 
-use deskhand_core::ports::{
-    MessagePart, MessageRole, ModelBackend, ModelReply, ModelRequest, TokenUsage,
-};
+use deskhand_core::ports::{MessagePart, MessageRole, ModelBackend, ModelReply, ModelRequest};
 use deskhand_core::PortError;
 use serde_json::{json, Value};
 
@@ -125,25 +123,12 @@ impl AnthropicBackend {
                 ),
             });
         }
-        let usage = reply.get("usage").unwrap_or(&Value::Null);
-        let count = |key: &str| {
-            usage
-                .get(key)
-                .and_then(Value::as_u64)
-                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-        };
-        Ok(ModelReply {
+        Ok(crate::http::model_reply(
+            reply,
             text,
-            usage: TokenUsage {
-                prompt: count("input_tokens"),
-                completion: count("output_tokens"),
-            },
-            model: reply
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(&self.http.endpoint.model)
-                .to_string(),
-        })
+            &self.http.endpoint.model,
+            ("input_tokens", "output_tokens"),
+        ))
     }
 }
 

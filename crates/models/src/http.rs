@@ -235,3 +235,32 @@ fn server_message(body: &str) -> String {
         None => body.to_string(),
     }
 }
+
+/// The reply of a completion: its text, the token counts under the wire format's usage keys,
+/// and the model the server names (the endpoint's model when it names none).
+pub(crate) fn model_reply(
+    reply: &Value,
+    text: String,
+    default_model: &str,
+    (prompt_key, completion_key): (&str, &str),
+) -> deskhand_core::ports::ModelReply {
+    let usage = reply.get("usage").unwrap_or(&Value::Null);
+    let count = |key: &str| {
+        usage
+            .get(key)
+            .and_then(Value::as_u64)
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    };
+    deskhand_core::ports::ModelReply {
+        text,
+        usage: deskhand_core::ports::TokenUsage {
+            prompt: count(prompt_key),
+            completion: count(completion_key),
+        },
+        model: reply
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(default_model)
+            .to_string(),
+    }
+}

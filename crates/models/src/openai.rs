@@ -2,9 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use deskhand_core::ports::{
-    MessagePart, MessageRole, ModelBackend, ModelReply, ModelRequest, TokenUsage,
-};
+use deskhand_core::ports::{MessagePart, MessageRole, ModelBackend, ModelReply, ModelRequest};
 use deskhand_core::PortError;
 use serde_json::{json, Value};
 
@@ -151,25 +149,12 @@ impl OpenAiBackend {
                 "the reply has no text (finish_reason {finish}); raise max_tokens if it is \"length\""
             )));
         }
-        let usage = reply.get("usage").unwrap_or(&Value::Null);
-        let count = |key: &str| {
-            usage
-                .get(key)
-                .and_then(Value::as_u64)
-                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-        };
-        Ok(ModelReply {
+        Ok(crate::http::model_reply(
+            reply,
             text,
-            usage: TokenUsage {
-                prompt: count("prompt_tokens"),
-                completion: count("completion_tokens"),
-            },
-            model: reply
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or(&self.http.endpoint.model)
-                .to_string(),
-        })
+            &self.http.endpoint.model,
+            ("prompt_tokens", "completion_tokens"),
+        ))
     }
 }
 
