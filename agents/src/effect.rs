@@ -185,6 +185,7 @@ mod tests {
         let click = Action::Click {
             target: Target::node("w1f"),
             button: deskhand_core::MouseButton::Left,
+            modifiers: None,
         };
         let b = FocusSnapshot::of(&tree);
         assert_eq!(

@@ -61,7 +61,24 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
             .ok_or_else(|| ActionError::Unresolvable("target missing".into()))
     };
     Ok(match action {
-        Action::Click { button, .. } => vec![move_to(first()?), click(*button)],
+        Action::Click {
+            button, modifiers, ..
+        } => {
+            let held: &[deskhand_core::Key] = modifiers.as_ref().map_or(&[], |m| m.keys());
+            let mut events: Vec<InputEvent> = held
+                .iter()
+                .map(|k| InputEvent::Key {
+                    key: *k,
+                    press: Press::Down,
+                })
+                .collect();
+            events.extend([move_to(first()?), click(*button)]);
+            events.extend(held.iter().rev().map(|k| InputEvent::Key {
+                key: *k,
+                press: Press::Up,
+            }));
+            events
+        }
         Action::DoubleClick { .. } => {
             vec![
                 move_to(first()?),
@@ -91,21 +108,7 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
                 .get(1)
                 .copied()
                 .ok_or_else(|| ActionError::Unresolvable("drag end missing".into()))?;
-            let from = first()?;
-            let mid = Point::new((from.x + to.x) / 2.0, (from.y + to.y) / 2.0);
-            vec![
-                move_to(from),
-                InputEvent::Button {
-                    button: MouseButton::Left,
-                    press: Press::Down,
-                },
-                move_to(mid),
-                move_to(to),
-                InputEvent::Button {
-                    button: MouseButton::Left,
-                    press: Press::Up,
-                },
-            ]
+            drag_events(first()?, to)
         }
         Action::Type { text } => vec![InputEvent::Text { text: text.clone() }],
         Action::Key { chord } => {
@@ -156,6 +159,45 @@ pub fn input_events(action: &Action, points: &[Point]) -> Result<Vec<InputEvent>
         | Action::Fail { .. }
         | Action::AskUser { .. } => Vec::new(),
     })
+}
+
+/// A drag a toolkit accepts: press, a few small moves past the drag threshold (GTK's is 8
+/// px), paced travel with motion events on the way, a hover with a small wiggle over the
+/// target so it can highlight as a drop site, then release. Sent at once, GTK sees a press
+/// and a release in one place and starts no drag at all.
+fn drag_events(from: Point, to: Point) -> Vec<InputEvent> {
+    let pause = |ms| InputEvent::Pause { ms };
+    let button = |press| InputEvent::Button {
+        button: MouseButton::Left,
+        press,
+    };
+    let (dx, dy) = (to.x - from.x, to.y - from.y);
+    let distance = dx.hypot(dy).max(1.0);
+    let (ux, uy) = (dx / distance, dy / distance);
+    let mut events = vec![move_to(from), pause(40), button(Press::Down), pause(80)];
+    // Past the threshold in small steps: the first motion events start the drag.
+    for i in 1..=4 {
+        let d = f64::from(i) * 4.0;
+        events.push(move_to(Point::new(from.x + ux * d, from.y + uy * d)));
+        events.push(pause(25));
+    }
+    let steps = ((distance / 24.0).ceil() as u32).clamp(8, 60);
+    for i in 1..=steps {
+        let t = f64::from(i) / f64::from(steps);
+        events.push(move_to(Point::new(from.x + dx * t, from.y + dy * t)));
+        events.push(pause(16));
+    }
+    // Hover: drop sites react to motion over them, not to the pointer merely being there.
+    events.extend([
+        pause(150),
+        move_to(Point::new(to.x + 2.0, to.y + 1.0)),
+        pause(60),
+        move_to(to),
+        pause(200),
+        button(Press::Up),
+        pause(60),
+    ]);
+    events
 }
 
 #[cfg(test)]

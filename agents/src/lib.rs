@@ -10,4 +10,6 @@ pub mod runner;
 pub mod settle;
 
 pub use agent::{AgentConfig, AgentMemory, AgentOutcome, AgentPorts, AgentRunner};
-pub use runner::{Artifacts, DirectRunner, Ports, RunError, RunOutcome, StepRequest};
+pub use runner::{
+    Artifacts, DirectRunner, Ports, RunError, RunOutcome, StepError, StepFailure, StepRequest,
+};

@@ -13,8 +13,8 @@ use deskhand_core::ports::{
     ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
 };
 use deskhand_core::{
-    Action, ActionError, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, NodeState,
-    PortError, Target,
+    Action, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, NodeState, ObserveOptions,
+    Perceptor, PortError, Target,
 };
 
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
@@ -61,6 +61,10 @@ pub struct Ports<'a> {
     pub presence: Option<&'a dyn UserPresence>,
     /// Asks the user whether to go on after a takeover; none means the run stops.
     pub resumer: Option<&'a dyn Resumer>,
+    /// The fused view of the screen (accessibility, OCR text, pixel segments) that commands
+    /// are resolved against, the one `look` and `find` show; without it commands see the
+    /// accessibility tree only.
+    pub perceptor: Option<&'a mut dyn Perceptor>,
 }
 
 /// Why a run could not go on at all (step failures are recorded, not returned).
@@ -80,6 +84,53 @@ pub struct RunOutcome {
     pub status: RunStatus,
     /// The recorded steps.
     pub steps: Vec<StepRecord>,
+    /// Why the failing step failed, when one did.
+    pub failure: Option<StepFailure>,
+}
+
+/// Why a step failed, for the caller's exit code: the user fixes a command, a policy, or
+/// looks at what the action did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepFailure {
+    /// The command could not be parsed, validated or resolved against the screen; nothing of
+    /// this step moved.
+    Unresolved,
+    /// The policy denied the action, or it needed a confirmation that did not come.
+    Refused,
+    /// The action was sent and its effect failed (typed text missing, a drop not taken, an
+    /// app that did not start).
+    Effect,
+}
+
+/// A failed step: what kind of failure and the message for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepError {
+    /// The kind.
+    pub kind: StepFailure,
+    /// What happened and what to do.
+    pub message: String,
+}
+
+impl StepError {
+    fn unresolved(e: impl std::fmt::Display) -> Self {
+        Self {
+            kind: StepFailure::Unresolved,
+            message: e.to_string(),
+        }
+    }
+
+    fn effect(e: impl std::fmt::Display) -> Self {
+        Self {
+            kind: StepFailure::Effect,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Executes `deskhand do` commands.
@@ -129,43 +180,50 @@ impl StepRequest {
     }
 }
 
-/// Why one step failed, as shown to people.
-fn step_error(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
-
 impl DirectRunner {
-    /// Reads the tree and resolves a command: the focused app first, every app if the target
-    /// is not there (a dialog can belong to another client).
+    /// Resolves a command against the screen: the fused tree of the perceptor when there
+    /// is one (what `look` and `find` see), else the accessibility tree of the focused app
+    /// first and of every app when the target is not there (a dialog can belong to another
+    /// client).
     fn resolve(
         &self,
-        accessibility: Option<&dyn Accessibility>,
+        ports: &mut Ports<'_>,
         command: &Command,
-    ) -> Result<(Action, Option<LayoutTree>), String> {
+    ) -> Result<(Action, Option<LayoutTree>), StepError> {
         if !command.needs_tree() {
             return command
                 .resolve(&empty_tree())
                 .map(|a| (a, None))
-                .map_err(step_error);
+                .map_err(StepError::unresolved);
         }
-        let a11y = accessibility.ok_or(
-            "finding elements by name needs the accessibility bus, which is not available \
-             (start apps after the session D-Bus; `./x demo` does this for you)",
-        )?;
-        let mut query = self.tree_limits.clone();
-        query.scope = TreeScope::FocusedApp;
-        let focused = a11y.tree(&query).map_err(step_error);
-        if let Ok(tree) = &focused {
-            match command.resolve(tree) {
-                Ok(action) => return Ok((action, focused.ok())),
-                Err(ActionError::NotFound(_)) => {}
-                Err(e) => return Err(step_error(e)),
-            }
-        }
-        query.scope = TreeScope::AllApps;
-        let tree = a11y.tree(&query).map_err(step_error)?;
-        let action = command.resolve(&tree).map_err(step_error)?;
+        let tree = self.screen_tree(ports)?;
+        let action = command.resolve(&tree).map_err(StepError::unresolved)?;
         Ok((action, Some(tree)))
+    }
+
+    /// The tree node targets are resolved against: the perceptor's fused tree, else every
+    /// app's accessibility tree.
+    fn screen_tree(&self, ports: &mut Ports<'_>) -> Result<LayoutTree, StepError> {
+        if let Some(perceptor) = ports.perceptor.as_deref_mut() {
+            let options = ObserveOptions {
+                budget_tokens: 200,
+                marks: false,
+                ..ObserveOptions::default()
+            };
+            return perceptor
+                .observe(&options)
+                .map(|o| o.tree)
+                .map_err(|e| StepError::unresolved(format!("cannot see the screen: {e}")));
+        }
+        let a11y = ports.accessibility.ok_or_else(|| {
+            StepError::unresolved(
+                "finding elements by name needs the accessibility bus or OCR, and neither is \
+                 available (start apps after the session D-Bus; `./x demo` does this for you)",
+            )
+        })?;
+        let mut query = self.tree_limits.clone();
+        query.scope = TreeScope::AllApps;
+        a11y.tree(&query).map_err(StepError::unresolved)
     }
 
     /// Runs commands in order, one step each, stopping at the first failure.
@@ -186,8 +244,37 @@ impl DirectRunner {
             run,
             task: task.to_string(),
         });
+        // Every command is parsed before anything moves: a typo in the last one stops the
+        // whole list.
+        if let Some(refusal) = self.refuse_unparsable(ports.memory, run, requests, clock)? {
+            let (step, summary) = refusal;
+            on_event(Event::StepFinished {
+                step: step.index,
+                ok: false,
+                error: step.error.clone(),
+                screenshot: None,
+                ms: 0,
+                effect: None,
+            });
+            ports
+                .memory
+                .finish_run(run, RunStatus::Failed, &summary, clock.now_ms())
+                .map_err(RunError::Storage)?;
+            on_event(Event::RunFinished {
+                run,
+                status: RunStatus::Failed,
+                summary,
+            });
+            return Ok(RunOutcome {
+                run,
+                status: RunStatus::Failed,
+                steps: vec![step],
+                failure: Some(StepFailure::Unresolved),
+            });
+        }
         let mut steps = Vec::new();
         let mut status = RunStatus::Succeeded;
+        let mut failure = None;
         let mut summary = format!("{} step(s) done", requests.len());
         for (i, request) in requests.iter().enumerate() {
             let text = request.describe();
@@ -226,7 +313,14 @@ impl DirectRunner {
                         }),
                     }
                 }
-                Err(e) => step.error = Some(e),
+                Err(e) => {
+                    failure = Some(e.kind);
+                    step.error = Some(if i > 0 {
+                        format!("{} (steps 1-{i} of {} had run)", e.message, requests.len())
+                    } else {
+                        e.message
+                    });
+                }
             }
             ports
                 .memory
@@ -244,19 +338,27 @@ impl DirectRunner {
             steps.push(step);
             if let Some(e) = failed {
                 (status, summary) = if self.cancel.load(Ordering::SeqCst) {
+                    failure = None;
                     (
                         RunStatus::Cancelled,
-                        format!("cancelled during step {index} ({text})"),
+                        format!("cancelled during step {} ({text})", index + 1),
                     )
                 } else {
                     (
                         RunStatus::Failed,
-                        format!("step {index} ({text}) failed: {e}"),
+                        format!(
+                            "step {} of {} ({text}) failed: {e}",
+                            index + 1,
+                            requests.len()
+                        ),
                     )
                 };
                 break;
             }
         }
+        // Keys held with `hold` and never released, or held when a step failed, go up now:
+        // nothing stays pressed after the run.
+        ports.input.release_all();
         ports
             .memory
             .finish_run(run, status, &summary, clock.now_ms())
@@ -266,7 +368,57 @@ impl DirectRunner {
             status,
             summary,
         });
-        Ok(RunOutcome { run, status, steps })
+        Ok(RunOutcome {
+            run,
+            status,
+            steps,
+            failure,
+        })
+    }
+
+    /// The first command that does not parse, as a refused step and the run's summary; none
+    /// when every command parses.
+    fn refuse_unparsable(
+        &self,
+        memory: &mut dyn MemoryStore,
+        run: i64,
+        requests: &[StepRequest],
+        clock: &dyn Clock,
+    ) -> Result<Option<(StepRecord, String)>, RunError> {
+        let bad = requests.iter().enumerate().find_map(|(i, r)| match r {
+            StepRequest::Command(text) => Command::parse(text).err().map(|e| (i, e)),
+            StepRequest::Action(a) => a.validate().err().map(|e| (i, e)),
+        });
+        let Some((i, e)) = bad else {
+            return Ok(None);
+        };
+        let total = requests.len();
+        let error = if total > 1 {
+            format!("{e} (in command {} of {total}; nothing was run)", i + 1)
+        } else {
+            e.to_string()
+        };
+        let step = StepRecord {
+            index: i as u32,
+            request: requests[i].describe(),
+            action: None,
+            point: None,
+            target: None,
+            ok: false,
+            error: Some(error.clone()),
+            screenshot: None,
+            effect: None,
+            policy: None,
+            perceive_ms: 0,
+            act_ms: 0,
+            started_ms: clock.now_ms(),
+            agent: None,
+        };
+        memory.record_step(run, &step).map_err(RunError::Storage)?;
+        Ok(Some((
+            step,
+            format!("refused before anything moved: {error}"),
+        )))
     }
 
     fn step(
@@ -276,32 +428,22 @@ impl DirectRunner {
         request: &StepRequest,
         on_event: &mut dyn FnMut(Event),
         t0: Instant,
-    ) -> Result<Vec<Frame>, String> {
-        let accessibility = ports.accessibility;
+    ) -> Result<Vec<Frame>, StepError> {
         let (action, tree) = match request {
             StepRequest::Command(text) => {
-                let command = Command::parse(text).map_err(step_error)?;
-                self.resolve(accessibility, &command)?
+                let command = Command::parse(text).map_err(StepError::unresolved)?;
+                self.resolve(ports, &command)?
             }
             StepRequest::Action(action) => {
-                action.validate().map_err(step_error)?;
+                action.validate().map_err(StepError::unresolved)?;
                 let by_node = action
                     .targets()
                     .iter()
                     .any(|t| matches!(t, Target::Node { .. }));
-                let tree = match (by_node, accessibility) {
-                    (false, _) => None,
-                    (true, None) => {
-                        return Err(
-                            "node targets need the accessibility bus, which is not available"
-                                .into(),
-                        )
-                    }
-                    (true, Some(a11y)) => {
-                        let mut query = self.tree_limits.clone();
-                        query.scope = TreeScope::AllApps;
-                        Some(a11y.tree(&query).map_err(step_error)?)
-                    }
+                let tree = if by_node {
+                    Some(self.screen_tree(ports)?)
+                } else {
+                    None
                 };
                 (action.clone(), tree)
             }
@@ -327,22 +469,26 @@ impl DirectRunner {
         action: &Action,
         tree: Option<&LayoutTree>,
         on_event: &mut dyn FnMut(Event),
-    ) -> Result<Vec<Frame>, String> {
+    ) -> Result<Vec<Frame>, StepError> {
         let (screen, accessibility) = (ports.screen, ports.accessibility);
-        action.validate().map_err(step_error)?;
-        let monitors = screen.monitors().map_err(step_error)?;
+        action.validate().map_err(StepError::unresolved)?;
+        let monitors = screen.monitors().map_err(StepError::unresolved)?;
         let resolved = action
             .targets()
             .into_iter()
             .map(|t| resolve_target(t, tree, &monitors))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(step_error)?;
+            .map_err(StepError::unresolved)?;
         let points: Vec<_> = resolved.iter().map(|r| r.point).collect();
-        let events = input_events(action, &points).map_err(step_error)?;
+        let events = input_events(action, &points).map_err(StepError::unresolved)?;
         step.action = Some(action.clone());
         step.point = points.first().copied();
         step.target = resolved.first().map(|r| r.description.clone());
-        self.check_policy(ports, action, tree, step, on_event)?;
+        self.check_policy(ports, action, tree, step, on_event)
+            .map_err(|message| StepError {
+                kind: StepFailure::Refused,
+                message,
+            })?;
         on_event(Event::ActionStarted {
             step: step.index,
             action: action.clone(),
@@ -360,22 +506,28 @@ impl DirectRunner {
             .and_then(|f| target_window(action, tree, f));
         let opener = opens_something(action, tree);
         // The frame before the action, to tell what the action changed.
-        let before = screen.capture_all().map_err(step_error)?;
+        let before = screen.capture_all().map_err(StepError::unresolved)?;
         let t_act = Instant::now();
         match action {
             Action::Wait { ms } => std::thread::sleep(Duration::from_millis(*ms)),
             Action::OpenApp { name } => {
-                let apps = ports.apps.ok_or("starting apps is not available here")?;
-                apps.open(name).map_err(step_error)?;
+                let apps = ports
+                    .apps
+                    .ok_or_else(|| StepError::unresolved("starting apps is not available here"))?;
+                apps.open(name).map_err(StepError::effect)?;
             }
             Action::FocusWindow { title } => {
-                let apps = ports.apps.ok_or("focusing windows is not available here")?;
-                apps.focus(title).map_err(step_error)?;
+                let apps = ports.apps.ok_or_else(|| {
+                    StepError::unresolved("focusing windows is not available here")
+                })?;
+                apps.focus(title).map_err(StepError::effect)?;
             }
             Action::AskUser { .. } => {
-                return Err("ask_user needs an agent run with a front end to answer".into())
+                return Err(StepError::unresolved(
+                    "ask_user needs an agent run with a front end to answer",
+                ))
             }
-            _ => ports.input.send(&events).map_err(step_error)?,
+            _ => ports.input.send(&events).map_err(StepError::effect)?,
         }
         // The opener watch compares two reads of the same kind: the accessible active window
         // now and after the action (the tree given may be a fused one, whose windows are
@@ -387,7 +539,7 @@ impl DirectRunner {
             read: &mut read_window,
         });
         let settled = wait_for_settle_since(screen, self.settle, watch, opener, Some(&before))
-            .map_err(step_error)?;
+            .map_err(StepError::effect)?;
         step.act_ms = t_act.elapsed().as_millis() as u64;
         // One read after the action serves focus and the typed-text check.
         let after = accessibility
@@ -413,10 +565,18 @@ impl DirectRunner {
                 .zip(focus_after.as_ref())
                 .map(|(t, after)| after.active.as_ref().is_some_and(|w| w.same_window(&t))),
         });
+        if matches!(action, Action::Drag { .. })
+            && step.effect.as_ref().is_some_and(|e| e.changed.is_none())
+        {
+            return Err(StepError::effect(
+                "the drop was not accepted: nothing on screen changed after the drag (is the \
+                 target a place that takes this item?)",
+            ));
+        }
         if text_verified == Some(false) {
-            return Err(
-                "the typed text did not arrive: the focused field does not contain it".into(),
-            );
+            return Err(StepError::effect(
+                "the typed text did not arrive: the focused field does not contain it",
+            ));
         }
         Ok(settled.frames)
     }

@@ -60,6 +60,7 @@ pub fn opens_something(action: &Action, tree: Option<&LayoutTree>) -> bool {
         Action::Click {
             target: Target::Node { id },
             button: MouseButton::Left,
+            ..
         }
         | Action::DoubleClick {
             target: Target::Node { id },
@@ -309,6 +310,7 @@ mod tests {
         let click = |id: &str, button| Action::Click {
             target: Target::node(id),
             button,
+            modifiers: None,
         };
         assert!(opens_something(
             &click("a1", MouseButton::Left),

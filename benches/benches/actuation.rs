@@ -70,6 +70,7 @@ fn actuation(c: &mut Criterion) {
                 &Action::Click {
                     target: deskhand_core::Target::desktop(text.x, text.y),
                     button: Default::default(),
+                    modifiers: None,
                 },
                 &[text],
             )

@@ -39,6 +39,7 @@ fn effect(c: &mut Criterion) {
     let click = Action::Click {
         target: deskhand_core::Target::desktop(area.x, area.y),
         button: Default::default(),
+        modifiers: None,
     };
     input.send(&input_events(&click, &[area]).unwrap()).unwrap();
     input

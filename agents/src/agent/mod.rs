@@ -98,6 +98,8 @@ impl AgentPorts<'_> {
             apps: self.apps,
             presence: self.presence,
             resumer: self.resumer,
+            // The agent hands the runner the tree its Operator chose from.
+            perceptor: None,
         }
     }
 }
@@ -1069,6 +1071,7 @@ impl AgentRunner {
         let mut ports = p.direct_ports();
         self.direct()
             .act(&mut ports, step, action, Some(&obs.tree), on_event)
+            .map_err(|e| e.message)
     }
 
     /// Runs a shortcut's steps with its precondition checked first and perception between

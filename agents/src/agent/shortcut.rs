@@ -142,13 +142,20 @@ pub fn as_command(action: &Action, tree: &LayoutTree) -> Option<String> {
         })
     };
     Some(match action {
-        Action::Click { target, button } => {
+        Action::Click {
+            target,
+            button,
+            modifiers,
+        } => {
             let verb = match button {
                 deskhand_core::MouseButton::Left => "click",
                 deskhand_core::MouseButton::Right => "right_click",
                 deskhand_core::MouseButton::Middle => "middle_click",
             };
-            format!("{verb} {}", label(target)?)
+            match modifiers {
+                Some(m) => format!("{m}+{verb} {}", label(target)?),
+                None => format!("{verb} {}", label(target)?),
+            }
         }
         Action::DoubleClick { target } => format!("double_click {}", label(target)?),
         Action::TripleClick { target } => format!("triple_click {}", label(target)?),

@@ -362,6 +362,21 @@ impl Input for EnigoInput {
     fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
         let watch = self.watch.clone();
         let _ours = watch.as_ref().map(|w| w.injecting());
+        let sent = self.send_events(events);
+        if sent.is_err() {
+            // Half a chord or a drag must not stay pressed.
+            self.release_all();
+        }
+        sent
+    }
+
+    fn release_all(&mut self) {
+        EnigoInput::release_all(self);
+    }
+}
+
+impl EnigoInput {
+    fn send_events(&mut self, events: &[InputEvent]) -> Result<(), PortError> {
         for event in events {
             self.check_cancel()?;
             tracing::trace!(?event, "inject");
@@ -403,6 +418,9 @@ impl Input for EnigoInput {
                         .resolve(text)
                         .map_err(|e| PortError::invalid(e.to_string()))?;
                     self.type_text(&value)?
+                }
+                InputEvent::Pause { ms } => {
+                    self.wait_until(Instant::now() + Duration::from_millis(u64::from(*ms)))?
                 }
             }
         }

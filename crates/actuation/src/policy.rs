@@ -485,7 +485,11 @@ fn show(ctx: &ActionContext) -> String {
     };
     let kind = ctx.action.kind();
     let mut out = match ctx.action {
-        Action::Click { target: t, button } => {
+        Action::Click {
+            target: t,
+            button,
+            modifiers,
+        } => {
             let mut s = format!("{kind} {}", target(t, true));
             if *button != MouseButton::Left {
                 let name = match button {
@@ -494,6 +498,9 @@ fn show(ctx: &ActionContext) -> String {
                     MouseButton::Middle => "middle",
                 };
                 let _ = write!(s, " with the {name} button");
+            }
+            if let Some(m) = modifiers {
+                let _ = write!(s, " holding {m}");
             }
             s
         }

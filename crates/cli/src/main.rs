@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 use deskhand_core::ports::{RunStatus, TreeScope};
 use deskhand_core::{Action, Op};
 use deskhand_host::doctor::Verdict;
+use deskhand_host::StepFailure;
 use deskhand_host::{Config, Deskhand, Overrides};
 
 use crate::output::Printer;
@@ -131,9 +132,17 @@ fn exit_for(status: RunStatus) -> ExitCode {
     }
 }
 
+/// The exit code of a command run: the README's table. A step refused before anything
+/// moved is a usage error (2), a policy refusal 3, an action whose effect failed 1.
 fn submit(deskhand: &Deskhand, op: Op, printer: &mut Printer) -> anyhow::Result<ExitCode> {
     let outcome = deskhand.submit(op, &mut |e| printer.event(&e))?;
-    Ok(outcome.map_or(ExitCode::SUCCESS, |o| exit_for(o.status)))
+    Ok(
+        outcome.map_or(ExitCode::SUCCESS, |o| match (o.status, o.failure) {
+            (RunStatus::Failed, Some(StepFailure::Unresolved)) => ExitCode::from(2),
+            (RunStatus::Failed, Some(StepFailure::Refused)) => ExitCode::from(3),
+            (status, _) => exit_for(status),
+        }),
+    )
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::geometry::{CoordSpace, Point};
-use crate::input::KeyChord;
+use crate::input::{Key, KeyChord};
 use crate::layout::NodeId;
 
 /// What an action points at: a node of the current layout tree, or a point as a fallback.
@@ -86,6 +86,11 @@ pub enum Action {
         /// Which button (left when omitted).
         #[serde(default)]
         button: MouseButton,
+        /// Modifier keys held during the click ("ctrl", "shift", "ctrl+shift"): ctrl+click
+        /// adds to a selection, shift+click extends it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "Option<String>")]
+        modifiers: Option<KeyChord>,
     },
     /// Two left clicks in quick succession.
     DoubleClick {
@@ -255,6 +260,11 @@ impl Action {
             Action::Scroll { amount, .. } if amount.dx.abs() > 100 || amount.dy.abs() > 100 => Err(
                 ActionError::Invalid("scroll: more than 100 notches at once".into()),
             ),
+            Action::Click {
+                modifiers: Some(m), ..
+            } if !m.keys().iter().all(Key::is_modifier) => Err(ActionError::Invalid(format!(
+                "click: {m} is not a modifier chord (use ctrl, shift, alt, super)"
+            ))),
             _ => Ok(()),
         }
     }
@@ -282,6 +292,7 @@ mod tests {
         let a = Action::Click {
             target: Target::node("n12"),
             button: MouseButton::Left,
+            modifiers: None,
         };
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(

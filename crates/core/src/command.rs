@@ -3,10 +3,18 @@
 //! [`Action`] that targets node ids.
 
 use crate::action::{Action, MouseButton, ScrollAmount, Target};
+use crate::cell::{cell_point, CellAddress};
 use crate::error::ActionError;
 use crate::geometry::Point;
+use crate::grounding::{ground_description, Description};
 use crate::input::KeyChord;
 use crate::layout::LayoutTree;
+
+/// A cell's point as a target, in desktop coordinates.
+fn cell_target(tree: &LayoutTree, cell: &CellAddress) -> Result<Target, ActionError> {
+    let p = cell_point(tree, cell)?;
+    Ok(Target::desktop(p.x, p.y))
+}
 
 /// What a command points at before it is resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +42,8 @@ pub enum Command {
         verb: PointerVerb,
         /// The target.
         target: TargetQuery,
+        /// Modifier keys held during a click (`ctrl+click 'a.txt'`).
+        modifiers: Option<KeyChord>,
     },
     /// Scroll over a target.
     Scroll {
@@ -149,17 +159,17 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
         }
         [rest @ .., (name, true)] if rest.iter().all(|(w, quoted)| !quoted && is_role_word(w)) => {
             let role: Vec<&str> = rest.iter().map(|(w, _)| w.as_str()).collect();
-            let role = match role.join(" ").as_str() {
-                "" => None,
-                "button" => Some("push button".to_string()),
-                "field" | "textbox" | "text field" => Some("text".to_string()),
-                other => Some(other.to_string()),
-            };
+            let role = role.join(" ").to_lowercase();
             Ok(TargetQuery::Label {
                 name: name.clone(),
-                role,
+                role: (!role.is_empty()).then_some(role),
             })
         }
+        // One unknown word before a quoted name is a mistyped role: say which ones exist.
+        [(w, false), (_, true)] if !is_description_word(w) => Err(malformed(format!(
+            "unknown role word {w:?}: use {}",
+            ROLE_WORDS.join(", ")
+        ))),
         _ => Ok(TargetQuery::Description(
             words
                 .iter()
@@ -178,30 +188,53 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
     }
 }
 
-/// Role words that may stand before a quoted label: `button 'Save'`, `menu item 'New'`.
+/// Role words that may stand before a quoted label: `button 'Save'`, `menu item 'New'`,
+/// `file 'report.txt'`. They mean what the same words mean in a description (a button is a
+/// push or toggle button, an item a menu, list or tree item, a checkbox an option).
+pub const ROLE_WORDS: &[&str] = &[
+    "button", "push", "toggle", "menu", "item", "field", "text", "textbox", "entry", "label",
+    "check", "box", "checkbox", "option", "radio", "page", "tab", "link", "combo", "icon", "list",
+    "cell", "file", "folder", "window", "dialog", "slider", "bar", "tool", "tree",
+];
+
 fn is_role_word(w: &str) -> bool {
-    matches!(
-        w,
-        "button"
-            | "push"
-            | "toggle"
-            | "menu"
-            | "item"
-            | "field"
-            | "text"
-            | "textbox"
-            | "label"
-            | "check"
-            | "box"
-            | "radio"
-            | "page"
-            | "tab"
-            | "link"
-            | "combo"
-            | "entry"
-            | "icon"
-    )
+    ROLE_WORDS.iter().any(|r| r.eq_ignore_ascii_case(w))
 }
+
+/// Words that start a description rather than name a role ("the", "first", "2nd").
+fn is_description_word(w: &str) -> bool {
+    let w = w.to_lowercase();
+    let ordinal_number = ["st", "nd", "rd", "th"].iter().any(|s| {
+        w.strip_suffix(s)
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    });
+    ordinal_number
+        || [
+            "the", "a", "an", "last", "first", "second", "third", "fourth", "fifth", "sixth",
+            "seventh", "eighth", "ninth", "tenth",
+        ]
+        .contains(&w.as_str())
+}
+
+/// Splits `ctrl+click` / `shift+double_click` into the modifier chord and the verb.
+fn split_modifiers(verb: &str) -> Result<(Option<KeyChord>, String), ActionError> {
+    let Some((mods, last)) = verb.rsplit_once('+') else {
+        return Ok((None, verb.to_string()));
+    };
+    if !last.ends_with("click") {
+        return Ok((None, verb.to_string()));
+    }
+    let chord = KeyChord::parse(mods).map_err(ActionError::Malformed)?;
+    if !chord.keys().iter().all(crate::input::Key::is_modifier) {
+        return Err(malformed(format!(
+            "{mods:?} before {last} is not a modifier: use ctrl, shift, alt or super, e.g. ctrl+click 'a.txt'"
+        )));
+    }
+    Ok((Some(chord), last.to_string()))
+}
+
+/// The verbs, for messages and `--help`.
+pub const VERBS: &str = "click, double click, triple click, right click, middle click, ctrl+click (any modifiers), hover, type, key, hold, release, scroll, drag, wait, open or focus";
 
 fn quoted_arg(verb: &str, words: &[(String, bool)]) -> Result<String, ActionError> {
     match words {
@@ -219,7 +252,7 @@ impl Command {
         let Some(((verb, _), rest)) = words.split_first() else {
             return Err(malformed("empty command"));
         };
-        let verb = verb.to_lowercase();
+        let (modifiers, verb) = split_modifiers(&verb.to_lowercase())?;
         let (verb, rest) = match (verb.as_str(), rest.first()) {
             ("double" | "triple" | "right" | "middle", Some((w, false)))
                 if w.eq_ignore_ascii_case("click") =>
@@ -228,11 +261,25 @@ impl Command {
             }
             _ => (verb, rest),
         };
+        if modifiers.is_some() && verb != "click" {
+            return Err(malformed(format!(
+                "modifiers go with click only (ctrl+click, shift+click), not with {verb}"
+            )));
+        }
         let pointer = |v: PointerVerb| -> Result<Command, ActionError> {
             Ok(Command::Pointer {
                 verb: v,
                 target: parse_target(rest)?,
+                modifiers: modifiers.clone(),
             })
+        };
+        let chord_arg = |verb: &str| -> Result<KeyChord, ActionError> {
+            match rest {
+                [(c, _)] => KeyChord::parse(c).map_err(ActionError::Malformed),
+                _ => Err(malformed(format!(
+                    "{verb} takes one chord, e.g. {verb} shift"
+                ))),
+            }
         };
         match verb.as_str() {
             "click" => pointer(PointerVerb::Click),
@@ -241,7 +288,9 @@ impl Command {
             "right_click" | "rightclick" => pointer(PointerVerb::RightClick),
             "middle_click" => pointer(PointerVerb::MiddleClick),
             "hover" => pointer(PointerVerb::Hover),
-            "type" => Ok(Command::Direct(Action::Type { text: quoted_arg("type", rest)? })),
+            "type" => Ok(Command::Direct(Action::Type {
+                text: quoted_arg("type", rest)?,
+            })),
             "key" | "press" => {
                 let chord = match rest {
                     [(c, _)] => KeyChord::parse(c).map_err(ActionError::Malformed)?,
@@ -250,8 +299,9 @@ impl Command {
                 Ok(Command::Direct(Action::Key { chord }))
             }
             "scroll" => {
-                let ((dir, _), target) =
-                    rest.split_first().ok_or_else(|| malformed("scroll up|down|left|right N 'target'"))?;
+                let ((dir, _), target) = rest
+                    .split_first()
+                    .ok_or_else(|| malformed("scroll up|down|left|right N 'target'"))?;
                 let (n, target) = match target.split_first() {
                     Some(((n, false), t)) if n.parse::<i32>().is_ok() => {
                         (n.parse::<i32>().unwrap_or(1), t)
@@ -263,9 +313,16 @@ impl Command {
                     "up" => ScrollAmount { dx: 0, dy: -n },
                     "right" => ScrollAmount { dx: n, dy: 0 },
                     "left" => ScrollAmount { dx: -n, dy: 0 },
-                    other => return Err(malformed(format!("scroll direction {other:?}: use up, down, left or right"))),
+                    other => {
+                        return Err(malformed(format!(
+                            "scroll direction {other:?}: use up, down, left or right"
+                        )))
+                    }
                 };
-                Ok(Command::Scroll { target: parse_target(target)?, amount })
+                Ok(Command::Scroll {
+                    target: parse_target(target)?,
+                    amount,
+                })
             }
             "drag" => {
                 let to_at = rest
@@ -291,37 +348,75 @@ impl Command {
                 [(name, _)] => Ok(Command::Direct(Action::OpenApp { name: name.clone() })),
                 _ => Err(malformed("open takes one application name")),
             },
-            "focus" => Ok(Command::Direct(Action::FocusWindow { title: quoted_arg("focus", rest)? })),
-            other => Err(malformed(format!(
-                "unknown verb {other:?}: use click, double click, right click, hover, type, key, scroll, drag, wait, open or focus"
-            ))),
+            "focus" => Ok(Command::Direct(Action::FocusWindow {
+                title: quoted_arg("focus", rest)?,
+            })),
+            "hold" => Ok(Command::Direct(Action::Hold {
+                chord: chord_arg("hold")?,
+            })),
+            "release" => Ok(Command::Direct(Action::Release {
+                chord: chord_arg("release")?,
+            })),
+            other => Err(malformed(format!("unknown verb {other:?}: use {VERBS}"))),
         }
     }
 
-    /// Resolves label targets against a layout tree, giving an action on node ids.
+    /// Resolves label targets against a layout tree, giving an action on node ids (or on a
+    /// point, for a spreadsheet cell by address). Labels and descriptions share one
+    /// grounding: exact name > case-insensitive > normalised > word prefix > whole words
+    /// contained, interactive first, ties refused with the candidates listed.
     pub fn resolve(&self, tree: &LayoutTree) -> Result<Action, ActionError> {
         let target = |q: &TargetQuery| -> Result<Target, ActionError> {
             match q {
                 TargetQuery::At(p) => Ok(Target::desktop(p.x, p.y)),
-                TargetQuery::Label { name, role } => Ok(Target::Node {
-                    id: tree.find_unique(name, role.as_deref())?.id.clone(),
-                }),
-                TargetQuery::Description(d) => Ok(Target::Node {
-                    id: crate::grounding::ground(tree, d)?.id.clone(),
-                }),
+                TargetQuery::Label { name, role } => {
+                    if let Some(cell) = role
+                        .as_deref()
+                        .filter(|r| *r == "cell")
+                        .and_then(|_| CellAddress::parse(name))
+                    {
+                        return cell_target(tree, &cell);
+                    }
+                    let d = Description {
+                        name: Some(name.clone()),
+                        kind: role.clone(),
+                        ..Description::default()
+                    };
+                    Ok(Target::Node {
+                        id: ground_description(tree, &d)?.id.clone(),
+                    })
+                }
+                TargetQuery::Description(text) => {
+                    if let Some(cell) = Description::parse(text)
+                        .ok()
+                        .filter(|d| d.kind.as_deref() == Some("cell") && d.relation.is_none())
+                        .and_then(|d| d.name.as_deref().and_then(CellAddress::parse))
+                    {
+                        return cell_target(tree, &cell);
+                    }
+                    Ok(Target::Node {
+                        id: crate::grounding::ground(tree, text)?.id.clone(),
+                    })
+                }
             }
         };
         let action = match self {
-            Command::Pointer { verb, target: q } => {
+            Command::Pointer {
+                verb,
+                target: q,
+                modifiers,
+            } => {
                 let t = target(q)?;
                 match verb {
                     PointerVerb::Click => Action::Click {
                         target: t,
                         button: MouseButton::Left,
+                        modifiers: modifiers.clone(),
                     },
                     PointerVerb::MiddleClick => Action::Click {
                         target: t,
                         button: MouseButton::Middle,
+                        modifiers: None,
                     },
                     PointerVerb::DoubleClick => Action::DoubleClick { target: t },
                     PointerVerb::TripleClick => Action::TripleClick { target: t },
@@ -368,7 +463,8 @@ mod tests {
                 target: TargetQuery::Label {
                     name: "File".into(),
                     role: None
-                }
+                },
+                modifiers: None,
             }
         );
         assert_eq!(
@@ -377,8 +473,9 @@ mod tests {
                 verb: PointerVerb::DoubleClick,
                 target: TargetQuery::Label {
                     name: "Don't save".into(),
-                    role: Some("push button".into())
-                }
+                    role: Some("button".into())
+                },
+                modifiers: None,
             }
         );
         assert_eq!(
@@ -395,7 +492,8 @@ mod tests {
             Command::parse("click 10,20").unwrap(),
             Command::Pointer {
                 verb: PointerVerb::Click,
-                target: TargetQuery::At(Point::new(10.0, 20.0))
+                target: TargetQuery::At(Point::new(10.0, 20.0)),
+                modifiers: None,
             }
         );
         assert!(matches!(
@@ -417,7 +515,8 @@ mod tests {
             Command::parse("click the button right of 'Open'").unwrap(),
             Command::Pointer {
                 verb: PointerVerb::Click,
-                target: TargetQuery::Description("the button right of \"Open\"".into())
+                target: TargetQuery::Description("the button right of \"Open\"".into()),
+                modifiers: None,
             }
         );
         let empty = LayoutTree {

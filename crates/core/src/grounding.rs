@@ -127,6 +127,14 @@ const KINDS: &[(&str, &[&str])] = &[
     ("dialog", &["dialog", "window", "frame"]),
     ("cell", &["table cell"]),
     (
+        "file",
+        &["label", "icon", "list item", "tree item", "table cell"],
+    ),
+    (
+        "folder",
+        &["label", "icon", "list item", "tree item", "table cell"],
+    ),
+    (
         "option",
         &["radio button", "check box", "list item", "menu item"],
     ),
@@ -238,9 +246,16 @@ fn parse_words(ws: &[Word], relations: bool) -> Result<Description, ActionError>
         }
         None => (ws, None),
     };
+    // Articles and the verbs of naming ("the window titled 'Notes'") carry no meaning here.
     let mut head: Vec<Word> = head
         .iter()
-        .filter(|w| !(lower_eq(w, "the") || lower_eq(w, "a") || lower_eq(w, "an")))
+        .filter(|w| {
+            ![
+                "the", "a", "an", "titled", "named", "called", "labelled", "labeled",
+            ]
+            .iter()
+            .any(|s| lower_eq(w, s))
+        })
         .cloned()
         .collect();
     let mut ordinal = None;
@@ -328,7 +343,7 @@ fn name_rank(node: &LayoutNode, name: &str) -> Option<u8> {
 }
 
 /// The roles a kind word stands for; a word that is no kind is taken as a role name.
-fn kind_matches(kind: &str, role: &str) -> bool {
+pub fn kind_matches(kind: &str, role: &str) -> bool {
     match KINDS.iter().find(|(k, _)| *k == kind) {
         Some((_, roles)) => roles.contains(&role),
         None => kind.eq_ignore_ascii_case(role),
@@ -458,7 +473,10 @@ pub fn ground_description<'t>(
     let cands = candidates(tree, d)?;
     let query = describe_query(d);
     let Some(best) = cands.iter().map(|(r, _)| *r).min() else {
-        return Err(ActionError::NotFound(query));
+        return Err(ActionError::NotFound(match near_misses(tree, d) {
+            near if near.is_empty() => query,
+            near => format!("{query}; nearest on screen: {near}"),
+        }));
     };
     let spatial = d.relation.as_ref().is_some_and(|(r, _)| *r != Relation::In);
     let top: Vec<&LayoutNode> = cands
@@ -486,6 +504,58 @@ pub fn ground_description<'t>(
                 + if many.len() > 8 { ", …" } else { "" },
         }),
     }
+}
+
+/// The on-screen named nodes closest to what was asked for, with their ids: for a "not
+/// found" that says what is there instead (a typo, another kind of element).
+fn near_misses(tree: &LayoutTree, d: &Description) -> String {
+    let Some(name) = d.name.as_deref().map(norm).filter(|n| !n.is_empty()) else {
+        return String::new();
+    };
+    let mut scored: Vec<(usize, &LayoutNode)> = tree
+        .walk()
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| n.is_on_screen() && n.role != "screen" && !n.name.trim().is_empty())
+        .filter_map(|n| {
+            let label = norm(&n.name);
+            // Same name of another kind, or a word of it, or a few letters off.
+            let distance = if label == name || label.split(' ').any(|w| w == name) {
+                0
+            } else {
+                edit_distance(&label, &name)
+            };
+            (distance <= (name.chars().count() / 3).max(1)).then_some((distance, n))
+        })
+        .collect();
+    scored.sort_by_key(|(d, _)| *d);
+    scored
+        .iter()
+        .take(3)
+        .map(|(_, n)| n.describe())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The kind words a description or a command's role may use ("button", "menu item", ...).
+pub fn kind_words() -> impl Iterator<Item = &'static str> {
+    KINDS.iter().map(|(k, _)| *k)
 }
 
 /// Finds the node a description means. Absence and ambiguity are errors, never guesses.

@@ -243,6 +243,11 @@ pub enum InputEvent {
         /// The text.
         text: String,
     },
+    /// Wait between two events, so that a toolkit sees paced motion (a drag it accepts).
+    Pause {
+        /// Milliseconds.
+        ms: u32,
+    },
 }
 
 #[cfg(test)]

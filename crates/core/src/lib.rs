@@ -3,6 +3,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod action;
+pub mod cell;
 pub mod command;
 pub mod error;
 pub mod experience;

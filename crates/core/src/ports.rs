@@ -81,6 +81,10 @@ pub trait Accessibility: Send + Sync {
 pub trait Input: Send {
     /// Sends events in order; stops at the first failure.
     fn send(&mut self, events: &[InputEvent]) -> Result<(), PortError>;
+
+    /// Lets go of every key and button this input holds down: after a failed or cancelled
+    /// step and at the end of every run, so nothing stays held once Deskhand stops.
+    fn release_all(&mut self) {}
 }
 
 /// A line of recognised text.

@@ -307,6 +307,7 @@ impl Deskhand {
                     run: outcome.run,
                     status: outcome.status,
                     steps: self.steps(outcome.run)?,
+                    failure: None,
                 }))
             }
             Op::Cancel => {
@@ -352,7 +353,10 @@ impl Deskhand {
         };
         runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
         self.with_run_kit(on_event, |kit, on_event| {
+            // Commands are resolved against what `look` sees, with its saved ids.
+            let mut eyes = crate::perceptor::HostPerceptor::new(self);
             let ports = Ports {
+                perceptor: Some(&mut eyes),
                 screen: &self.screen,
                 accessibility: self.accessibility_port(),
                 input: kit.input,

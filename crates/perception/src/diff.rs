@@ -8,7 +8,7 @@ use deskhand_core::{Frame, Monitor, Rect};
 pub const DEFAULT_TILE: u32 = 32;
 
 /// The tile hashes of one frame, with what is needed to compare it to another.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrameSignature {
     monitor: Monitor,
     width: u32,
@@ -260,7 +260,7 @@ pub fn diff_frames(before: &Frame, after: &Frame, tile: u32) -> Change {
 }
 
 /// Keeps the last frame's signature and reports what each new frame changed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FrameDiff {
     tile: u32,
     last: Option<FrameSignature>,

@@ -43,7 +43,7 @@ pub struct WindowBox {
 }
 
 /// What a pixel segment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ProposalKind {
     /// A global region: a toolbar, a sidebar, a text area, a dialog body.
     Panel,
@@ -52,7 +52,7 @@ pub enum ProposalKind {
 }
 
 /// A region proposed by pixel segmentation.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Proposal {
     /// Bounds in desktop coordinates.
     pub bounds: Rect,
@@ -80,7 +80,7 @@ pub struct FusionInput<'a> {
 /// A node's key is its source, role, name and box rounded to 4 px, plus its window's title;
 /// the same key gets the same id on the next frame. Keys not seen for a while are forgotten
 /// (the book holds at most `capacity` keys).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IdBook {
     ids: HashMap<String, (String, u64)>,
     counters: HashMap<char, u64>,
@@ -133,7 +133,7 @@ impl IdBook {
 }
 
 /// Fuses frames into layout trees, keeping ids stable across calls.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Fuser {
     book: IdBook,
 }

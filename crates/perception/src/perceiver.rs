@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use deskhand_core::ports::{Accessibility, Ocr, TextLine, TreeQuery, TreeScope};
 use deskhand_core::{Frame, LayoutTree, PortError, PortErrorKind, Rect};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diff::{Change, FrameDiff};
 use crate::fusion::{
@@ -112,7 +112,7 @@ pub struct Perception {
 }
 
 /// Cached pixel analysis of one monitor.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct MonitorState {
     diff: FrameDiff,
     lines: Vec<TextLine>,
@@ -123,7 +123,7 @@ struct MonitorState {
 
 /// The line boxes one detection found, and which of them are still unread. Kept whole: a
 /// line is cropped among the lines found with it, so read later it reads as it would have.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Found {
     boxes: Vec<Rect>,
     unread: Vec<bool>,
@@ -140,7 +140,7 @@ impl Found {
 }
 
 /// What the last call saw, to answer "unchanged" cheaply.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Last {
     windows: Vec<WindowBox>,
     accessibility: Option<LayoutTree>,
@@ -320,6 +320,38 @@ fn glyph_region(frame: &Frame, control: &Rect, line_height: u32) -> Option<Rect>
     Rect::new(cx - width / 2, cy - height / 2, width as u32, height as u32).intersection(&inner)
 }
 
+/// Version of the saved form of a perceiver; a file of another version is not restored.
+const MEMO_VERSION: u32 = 1;
+
+/// What a perceiver knows, saved between processes: its id book always, its caches for the
+/// options they were made with.
+#[derive(Serialize)]
+struct MemoRef<'a> {
+    version: u32,
+    made_with: (bool, bool, u32),
+    fuser: &'a Fuser,
+    monitors: Vec<(&'a usize, &'a MonitorState)>,
+    last: &'a Option<Last>,
+}
+
+#[derive(Deserialize)]
+struct Memo {
+    version: u32,
+    made_with: (bool, bool, u32),
+    fuser: Fuser,
+    monitors: Vec<(usize, MonitorState)>,
+    last: Option<Last>,
+}
+
+/// How a saved perceiver was taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restored {
+    /// Ids and caches: an unchanged screen is answered without reading anything.
+    Everything,
+    /// Only the ids: the caches were made with other options (e.g. without OCR).
+    IdsOnly,
+}
+
 /// Accessibility read with its time, or the reason it is missing.
 type TreeRead = (Result<Option<LayoutTree>, PortError>, f64);
 
@@ -349,6 +381,49 @@ impl Perceiver {
             .into_iter()
             .flat_map(|(_, s)| s.lines.iter().cloned())
             .collect()
+    }
+
+    /// The perceiver's ids and caches as bytes, for [`Perceiver::restore`] in a later
+    /// process: an id printed by one `deskhand look` then means the same element in the next
+    /// `deskhand do`, and the screen is read again only where it changed in between.
+    pub fn save(&self) -> Result<Vec<u8>, PortError> {
+        let mut monitors: Vec<_> = self.monitors.iter().collect();
+        monitors.sort_by_key(|(i, _)| **i);
+        serde_json::to_vec(&MemoRef {
+            version: MEMO_VERSION,
+            made_with: self.made_with(),
+            fuser: &self.fuser,
+            monitors,
+            last: &self.last,
+        })
+        .map_err(|e| PortError::failed(format!("save the perceiver: {e}")))
+    }
+
+    /// Takes back what [`Perceiver::save`] wrote. Ids always come back; the caches only when
+    /// they were made with the same options. Bytes of another version or damaged bytes are an
+    /// `Invalid` error and change nothing.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<Restored, PortError> {
+        let memo: Memo = serde_json::from_slice(bytes)
+            .map_err(|e| PortError::invalid(format!("saved perceiver is damaged: {e}")))?;
+        if memo.version != MEMO_VERSION {
+            return Err(PortError::invalid(format!(
+                "saved perceiver has version {}, this build reads {MEMO_VERSION}",
+                memo.version
+            )));
+        }
+        self.fuser = memo.fuser;
+        if memo.made_with != self.made_with() {
+            self.reset();
+            return Ok(Restored::IdsOnly);
+        }
+        self.monitors = memo.monitors.into_iter().collect();
+        self.last = memo.last;
+        Ok(Restored::Everything)
+    }
+
+    fn made_with(&self) -> (bool, bool, u32) {
+        let o = &self.options;
+        (o.ocr && self.ocr.is_some(), o.accessibility, o.tile)
     }
 
     /// Forgets every cache (the next call reads everything); ids stay stable.

@@ -7,6 +7,7 @@ fn click() -> Action {
     Action::Click {
         target: Target::node("a7"),
         button: MouseButton::Left,
+        modifiers: None,
     }
 }
 

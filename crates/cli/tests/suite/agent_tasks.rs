@@ -38,7 +38,7 @@ fn find_node(prompt: &str, role: Option<&str>, name: &str) -> Option<String> {
             .and_then(|s| s.split_once('"'))
             .map(|(n, _)| n)
             .unwrap_or("");
-        let role_ok = role.is_none_or(|r| node_role == r);
+        let role_ok = role.is_none_or(|r| deskhand_core::grounding::kind_matches(r, node_role));
         (role_ok && node_name == name && !id.is_empty()).then(|| id.to_string())
     })
 }
@@ -64,7 +64,9 @@ fn action_for(command: &str, prompt: &str) -> Value {
     };
     match parsed {
         Command::Direct(action) => serde_json::to_value(action).unwrap(),
-        Command::Pointer { verb, target: q } => {
+        Command::Pointer {
+            verb, target: q, ..
+        } => {
             let kind = match verb {
                 PointerVerb::Click | PointerVerb::MiddleClick => "click",
                 PointerVerb::DoubleClick => "double_click",
