@@ -14,7 +14,7 @@ use deskhand_core::ports::{
 };
 use deskhand_core::{
     Action, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, NodeState, ObserveOptions,
-    Perceptor, PortError, Target,
+    Perceptor, PortError, PortErrorKind, Target,
 };
 
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
@@ -116,6 +116,17 @@ impl StepError {
         Self {
             kind: StepFailure::Unresolved,
             message: e.to_string(),
+        }
+    }
+
+    /// An adapter's error: a thing that is not there (no such window or app) or a bad
+    /// request is unresolved, anything else a failed effect.
+    fn from_port(e: PortError) -> Self {
+        match e.kind {
+            PortErrorKind::NotFound | PortErrorKind::InvalidInput => Self::unresolved(e),
+            PortErrorKind::Unavailable | PortErrorKind::Timeout | PortErrorKind::Failed => {
+                Self::effect(e)
+            }
         }
     }
 
@@ -356,9 +367,12 @@ impl DirectRunner {
                 break;
             }
         }
-        // Keys held with `hold` and never released, or held when a step failed, go up now:
-        // nothing stays pressed after the run.
-        ports.input.release_all();
+        // A run that did not succeed lets go of everything it held. A successful `hold`
+        // stays held for the next run of this instance (the input releases all when it is
+        // dropped, so it never outlives the process).
+        if status != RunStatus::Succeeded {
+            ports.input.release_all();
+        }
         ports
             .memory
             .finish_run(run, status, &summary, clock.now_ms())
@@ -514,13 +528,13 @@ impl DirectRunner {
                 let apps = ports
                     .apps
                     .ok_or_else(|| StepError::unresolved("starting apps is not available here"))?;
-                apps.open(name).map_err(StepError::effect)?;
+                apps.open(name).map_err(StepError::from_port)?;
             }
             Action::FocusWindow { title } => {
                 let apps = ports.apps.ok_or_else(|| {
                     StepError::unresolved("focusing windows is not available here")
                 })?;
-                apps.focus(title).map_err(StepError::effect)?;
+                apps.focus(title).map_err(StepError::from_port)?;
             }
             Action::AskUser { .. } => {
                 return Err(StepError::unresolved(

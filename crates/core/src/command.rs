@@ -8,7 +8,7 @@ use crate::error::ActionError;
 use crate::geometry::Point;
 use crate::grounding::{ground_description, Description};
 use crate::input::KeyChord;
-use crate::layout::LayoutTree;
+use crate::layout::{LayoutTree, NodeId};
 
 /// A cell's point as a target, in desktop coordinates.
 fn cell_target(tree: &LayoutTree, cell: &CellAddress) -> Result<Target, ActionError> {
@@ -28,6 +28,9 @@ pub enum TargetQuery {
     },
     /// A desktop point.
     At(Point),
+    /// A node id as `deskhand look` printed it (`o4`, `a12`): the same element while it
+    /// is on screen, an error once it is gone.
+    Node(NodeId),
     /// A description grounded against the tree: "the Save button", "second item in the
     /// File menu", "the button right of 'Open'" (see [`crate::grounding`]).
     Description(String),
@@ -145,6 +148,7 @@ fn parse_target(words: &[(String, bool)]) -> Result<TargetQuery, ActionError> {
         [] => Err(malformed(
             "missing target: name it in quotes, e.g. click 'File'",
         )),
+        [(w, false)] if is_node_id(w) => Ok(TargetQuery::Node(NodeId(w.clone()))),
         [(w, false)] if w.contains(',') => {
             let (x, y) = w.split_once(',').unwrap_or_default();
             let x: f64 = x
@@ -214,6 +218,14 @@ fn is_description_word(w: &str) -> bool {
             "seventh", "eighth", "ninth", "tenth",
         ]
         .contains(&w.as_str())
+}
+
+/// `o4`, `a12`, `w1`: a lower-case letter and a number, the form of the ids `look` prints.
+fn is_node_id(w: &str) -> bool {
+    let mut chars = w.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && w.len() > 1
+        && chars.all(|c| c.is_ascii_digit())
 }
 
 /// Splits `ctrl+click` / `shift+double_click` into the modifier chord and the verb.
@@ -369,6 +381,10 @@ impl Command {
         let target = |q: &TargetQuery| -> Result<Target, ActionError> {
             match q {
                 TargetQuery::At(p) => Ok(Target::desktop(p.x, p.y)),
+                TargetQuery::Node(id) => match tree.get(id) {
+                    Some(_) => Ok(Target::Node { id: id.clone() }),
+                    None => Err(ActionError::UnknownNode(id.0.clone())),
+                },
                 TargetQuery::Label { name, role } => {
                     if let Some(cell) = role
                         .as_deref()
@@ -376,6 +392,17 @@ impl Command {
                         .and_then(|_| CellAddress::parse(name))
                     {
                         return cell_target(tree, &cell);
+                    }
+                    if name.is_empty() {
+                        // `click text ''`: the one unnamed element of exactly that role.
+                        let role = role.as_deref().map(|r| match r {
+                            "button" => "push button",
+                            "field" | "textbox" | "text field" => "text",
+                            other => other,
+                        });
+                        return Ok(Target::Node {
+                            id: tree.find_unique(name, role)?.id.clone(),
+                        });
                     }
                     let d = Description {
                         name: Some(name.clone()),
@@ -440,8 +467,7 @@ impl Command {
 
     /// True when resolving needs a layout tree.
     pub fn needs_tree(&self) -> bool {
-        let label =
-            |q: &TargetQuery| matches!(q, TargetQuery::Label { .. } | TargetQuery::Description(_));
+        let label = |q: &TargetQuery| !matches!(q, TargetQuery::At(_));
         match self {
             Command::Pointer { target, .. } | Command::Scroll { target, .. } => label(target),
             Command::Drag { from, to } => label(from) || label(to),

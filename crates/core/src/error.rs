@@ -10,7 +10,10 @@ pub enum ActionError {
     #[error("invalid action: {0}")]
     Invalid(String),
     /// The target node is not in the current layout tree.
-    #[error("node {0} is not on the current screen")]
+    #[error(
+        "node {0} is not on the current screen (what it named is gone or has moved since \
+         the id was listed: `deskhand look` shows the ids of the screen as it is now)"
+    )]
     UnknownNode(String),
     /// The target resolves to a point on no monitor, or cannot be resolved.
     #[error("target cannot be resolved: {0}")]

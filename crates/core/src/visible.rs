@@ -83,8 +83,11 @@ struct Cover {
 fn covers(placed: &[Placed<'_>], target: &Placed<'_>, visible: Rect) -> Vec<Cover> {
     let windows: Vec<&Placed<'_>> = placed.iter().filter(|p| p.ancestors.len() == 1).collect();
     let target_window = windows.iter().find(|w| w.window == target.window);
-    let popup_window =
-        target_window.is_some_and(|w| POPUP_WINDOW_ROLES.contains(&w.node.role.as_str()));
+    // A window the display server manages (source Display) is a normal window even though
+    // fusion names it "window"; popups are the accessible windows without one.
+    let popup_window = target_window.is_some_and(|w| {
+        POPUP_WINDOW_ROLES.contains(&w.node.role.as_str()) && w.node.source != NodeSource::Display
+    });
     let target_active = target_window.is_some_and(|w| w.node.has(NodeState::Active));
     let mut out = Vec::new();
     // The active window is in front of the other (normal) windows.
@@ -370,6 +373,28 @@ mod tests {
         let p = visible_point(&t, &"text".into()).unwrap();
         assert!(Rect::new(0, 20, 300, 60).contains(p), "{p:?}");
         assert!(Rect::new(0, 20, 200, 50).distance_to(p) >= MARGIN, "{p:?}");
+    }
+
+    #[test]
+    fn a_managed_window_behind_the_active_one_is_clicked_where_it_shows() {
+        let window = |id: &str, b: Rect, active: bool| {
+            let mut w = LayoutNode::new(id, "window", NodeSource::Display);
+            w.bounds = Some(b);
+            w.states = vec![NodeState::Showing, NodeState::Visible];
+            if active {
+                w.states.push(NodeState::Active);
+            }
+            w
+        };
+        let mut root = LayoutNode::new("s", "screen", NodeSource::Display);
+        root.children = vec![
+            window("w1", Rect::new(300, 100, 600, 500), true),
+            window("w2", Rect::new(0, 250, 760, 550), false),
+        ];
+        let tree = LayoutTree { root };
+        let p = visible_point(&tree, &NodeId("w2".into())).unwrap();
+        assert!(!Rect::new(300, 100, 600, 500).contains(p), "{p:?}");
+        assert!(Rect::new(0, 250, 760, 550).contains(p), "{p:?}");
     }
 
     #[test]

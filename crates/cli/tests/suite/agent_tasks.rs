@@ -53,6 +53,7 @@ fn action_for(command: &str, prompt: &str) -> Value {
                 None => json!({"by": "node", "id": format!("missing:{name}")}),
             },
             TargetQuery::At(p) => json!({"by": "point", "x": p.x, "y": p.y}),
+            TargetQuery::Node(id) => json!({"by": "node", "id": id}),
             TargetQuery::Description(d) => {
                 let name = d.trim_matches('"').to_string();
                 match find_node(prompt, None, &name) {

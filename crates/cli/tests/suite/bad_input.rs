@@ -24,7 +24,8 @@ fn typos_unknown_elements_and_off_screen_points_fail_before_anything_moves() {
         ("click '7", "unclosed quote"),
     ] {
         let out = deskhand(data.path(), &["do", command]);
-        assert_eq!(out.status.code(), Some(1), "{command}: {}", text(&out));
+        // Refused before anything moved: a usage error, like `find` with no match.
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", text(&out));
         assert!(text(&out).contains(says), "{command}: {}", text(&out));
     }
     let db = SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
@@ -63,13 +64,13 @@ fn typos_unknown_elements_and_off_screen_points_fail_before_anything_moves() {
         ),
     ] {
         let out = deskhand(data.path(), &["act", json]);
-        assert_eq!(out.status.code(), Some(1), "{json}: {}", text(&out));
+        assert_eq!(out.status.code(), Some(2), "{json}: {}", text(&out));
         assert!(text(&out).contains(says), "{json}: {}", text(&out));
     }
 
     // A later command in a failing run never runs: galculator's display still shows 0.
     let out = deskhand(data.path(), &["do", "click 'Nope'", "click '7'"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let tree = deskhand_testkit::wait_for_tree(
         &session.reader,
         "galculator",

@@ -52,7 +52,8 @@ fn a_destructive_command_is_typed_only_after_the_user_says_yes() {
     let args = ["do", "click text ''", "type 'rm -rf ~/projects'"];
 
     let out = deskhand_answering(data.path(), "n\n", &args);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // Refused by policy: exit 3.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let t = text(&out);
     assert!(
         t.contains("deskhand wants to: type \"rm -rf ~/projects\""),
@@ -63,7 +64,7 @@ fn a_destructive_command_is_typed_only_after_the_user_says_yes() {
 
     // No terminal answer at all (stdin closed) is a no as well.
     let out = deskhand(data.path(), &args);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert_eq!(editor_text(&session), "");
 
     let out = deskhand_answering(data.path(), "y\n", &args);
@@ -92,7 +93,7 @@ fn a_policy_file_denies_and_a_broken_one_stops_everything() {
         data.path(),
         &["--config", cfg, "do", "click text ''", "type 'HELLO'"],
     );
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
         text(&out).contains("refused by policy (no shouting): no capitals"),
         "{}",
