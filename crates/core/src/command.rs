@@ -409,8 +409,12 @@ impl Command {
                         kind: role.clone(),
                         ..Description::default()
                     };
-                    Ok(Target::Node {
-                        id: ground_description(tree, &d)?.id.clone(),
+                    let node = ground_description(tree, &d)?;
+                    Ok(match crate::grounding::word_aim(node, name)? {
+                        Some(p) => Target::desktop(p.x, p.y),
+                        None => Target::Node {
+                            id: node.id.clone(),
+                        },
                     })
                 }
                 TargetQuery::Description(text) => {
@@ -421,8 +425,12 @@ impl Command {
                     {
                         return cell_target(tree, &cell);
                     }
-                    Ok(Target::Node {
-                        id: crate::grounding::ground(tree, text)?.id.clone(),
+                    let (node, aim) = crate::grounding::ground_aim(tree, text)?;
+                    Ok(match aim {
+                        Some(p) => Target::desktop(p.x, p.y),
+                        None => Target::Node {
+                            id: node.id.clone(),
+                        },
                     })
                 }
             }

@@ -393,8 +393,13 @@ fn matching<'t>(tree: &'t LayoutTree, d: &Description, by_kind: bool) -> Vec<(u8
                 Some(name) => name_rank(n, name)?,
                 None => 0,
             };
-            // Interactive nodes beat others at the same rank.
-            Some((rank * 2 + u8::from(!n.is_interactive()), n))
+            // Interactive nodes beat others at the same rank; for a name found inside a
+            // longer text, the node that knows where that word is beats them all.
+            let second = match &d.name {
+                Some(name) if rank == 4 => word_spans(n, name).is_empty(),
+                _ => !n.is_interactive(),
+            };
+            Some((rank * 2 + u8::from(second), n))
         })
         .collect()
 }
@@ -493,6 +498,18 @@ pub fn ground_description<'t>(
     match top.as_slice() {
         [one] => Ok(one),
         [first, ..] if spatial => Ok(first),
+        // One word seen twice (the accessible text and the OCR line over it) is one place.
+        [first, rest @ ..]
+            if d.name
+                .as_deref()
+                .is_some_and(|name| same_word(first, rest, name)) =>
+        {
+            Ok(top
+                .iter()
+                .find(|n| n.is_interactive())
+                .copied()
+                .unwrap_or(first))
+        }
         many => Err(ActionError::Ambiguous {
             query,
             candidates: many
@@ -504,6 +521,81 @@ pub fn ground_description<'t>(
                 + if many.len() > 8 { ", …" } else { "" },
         }),
     }
+}
+
+/// A word of a node's text folded for matching: lower case, punctuation at its ends gone.
+fn fold_word(w: &str) -> String {
+    w.trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
+}
+
+/// The boxes of every run of the node's words that spells `name` (folded), in order.
+pub fn word_spans(node: &LayoutNode, name: &str) -> Vec<crate::geometry::Rect> {
+    let wanted: Vec<String> = name.split_whitespace().map(fold_word).collect();
+    if wanted.is_empty() || wanted.iter().any(String::is_empty) || node.words.len() < wanted.len() {
+        return Vec::new();
+    }
+    let words: Vec<String> = node.words.iter().map(|w| fold_word(&w.text)).collect();
+    (0..=words.len() - wanted.len())
+        .filter(|&i| words[i..i + wanted.len()] == wanted[..])
+        .map(|i| {
+            node.words[i + 1..i + wanted.len()]
+                .iter()
+                .fold(node.words[i].bounds, |b, w| b.union(&w.bounds))
+        })
+        .collect()
+}
+
+/// Whether every node in `rest` finds `name` at the same place as `first` does.
+fn same_word(first: &LayoutNode, rest: &[&LayoutNode], name: &str) -> bool {
+    let Some(at) = word_spans(first, name).first().map(|b| b.center()) else {
+        return false;
+    };
+    rest.iter().all(|n| {
+        let spans = word_spans(n, name);
+        spans.len() == 1
+            && (spans[0].center().x - at.x).abs() <= 6.0
+            && (spans[0].center().y - at.y).abs() <= 6.0
+    })
+}
+
+/// Where to aim for `name` on `node`: none when the name is the node's whole label (its
+/// centre is right), the word's centre when the name is a word or words inside its text,
+/// and an `Ambiguous` error when the text holds it more than once.
+pub fn word_aim(
+    node: &LayoutNode,
+    name: &str,
+) -> Result<Option<crate::geometry::Point>, ActionError> {
+    if name_rank(node, name).is_none_or(|r| r <= 3) {
+        return Ok(None);
+    }
+    match word_spans(node, name).as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.center())),
+        many => Err(ActionError::Ambiguous {
+            query: format!("{name:?}"),
+            candidates: format!(
+                "{} places in {} (name the element it is in, or click a point)",
+                many.len(),
+                node.describe()
+            ),
+        }),
+    }
+}
+
+/// Finds the node a description means and, when the description names a word inside the
+/// node's text, the point of that word (see [`word_aim`]).
+pub fn ground_aim<'t>(
+    tree: &'t LayoutTree,
+    description: &str,
+) -> Result<(&'t LayoutNode, Option<crate::geometry::Point>), ActionError> {
+    let node = ground(tree, description)?;
+    let d = Description::parse(description)?;
+    let aim = match d.name.as_deref().filter(|_| d.relation.is_none()) {
+        Some(name) => word_aim(node, name)?,
+        None => None,
+    };
+    Ok((node, aim))
 }
 
 /// The on-screen named nodes closest to what was asked for, with their ids: for a "not

@@ -102,9 +102,22 @@ pub struct LayoutNode {
     /// Actions the node offers ("click", "press", "activate", ...), from accessibility.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
+    /// Where each word of the node's text is (OCR lines), so a word inside a longer text
+    /// can be aimed at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<WordBox>,
     /// Child nodes, in reading order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<LayoutNode>,
+}
+
+/// A word of recognised text and its box, desktop coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WordBox {
+    /// The word, without spaces.
+    pub text: String,
+    /// Where it is.
+    pub bounds: Rect,
 }
 
 /// Roles a person can act on.
@@ -147,6 +160,7 @@ impl LayoutNode {
             also: Vec::new(),
             description: None,
             actions: Vec::new(),
+            words: Vec::new(),
             children: Vec::new(),
         }
     }
@@ -316,6 +330,7 @@ mod tests {
             also: Vec::new(),
             description: None,
             actions: Vec::new(),
+            words: Vec::new(),
             children,
         }
     }

@@ -24,5 +24,5 @@ pub use experience::{
 };
 pub use geometry::{CoordSpace, Frame, Monitor, Point, Rect, Size};
 pub use input::{InputEvent, Key, KeyChord};
-pub use layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState};
+pub use layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState, WordBox};
 pub use protocol::{Event, Op};

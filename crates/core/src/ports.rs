@@ -96,6 +96,9 @@ pub struct TextLine {
     pub confidence: f32,
     /// Where it is, in desktop coordinates.
     pub bounds: Rect,
+    /// Its words with their boxes, when the engine knows where its characters are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<crate::layout::WordBox>,
 }
 
 /// Recognises text on the screen.

@@ -275,6 +275,7 @@ mod tests {
             text: "File Edit View".into(),
             confidence: 0.9,
             bounds: Rect::new(0, 0, 120, 20),
+            words: Vec::new(),
         };
         let p = point_in_line(&line, "Edit");
         assert!((50.0..=65.0).contains(&p.x), "{p:?}");

@@ -289,12 +289,15 @@ impl Deskhand {
         options: LookOptions,
     ) -> Result<(LayoutNode, Point), HostError> {
         let (p, _) = self.look(options)?;
-        let node = deskhand_core::grounding::ground(&p.tree, description)
+        let (node, aim) = deskhand_core::grounding::ground_aim(&p.tree, description)
             .map_err(|e| HostError::Other(e.to_string()))?;
-        let point = p
-            .tree
-            .action_point(&node.id)
-            .map_err(|e| HostError::Other(e.to_string()))?;
+        let point = match aim {
+            Some(word) => word,
+            None => p
+                .tree
+                .action_point(&node.id)
+                .map_err(|e| HostError::Other(e.to_string()))?,
+        };
         Ok((node.clone(), point))
     }
 }

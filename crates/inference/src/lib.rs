@@ -20,5 +20,7 @@ pub use det::{DetectorOptions, TextBox, TextDetector};
 pub use error::InferenceError;
 pub use ocr::{DetectorModel, OcrEngine, OcrOptions, OcrStats};
 pub use paths::{default_cache_dir, ChecksumStatus, FileCheck, ModelPaths, EXPECTED_SHA256};
-pub use rec::{ctc_greedy_decode, ctc_greedy_decode_chars, RecognizerOptions, TextRecognizer};
+pub use rec::{
+    ctc_greedy_decode, ctc_greedy_decode_chars, Recognized, RecognizerOptions, TextRecognizer,
+};
 pub use runtime::{init_runtime, runtime_initialized};

@@ -11,12 +11,13 @@ use std::sync::Mutex;
 use deskhand_core::error::PortError;
 use deskhand_core::geometry::{Frame, Rect};
 use deskhand_core::ports::{Ocr, TextLine};
+use deskhand_core::WordBox;
 use image::RgbImage;
 
 use crate::det::{DetectorOptions, TextDetector};
 use crate::error::InferenceError;
 use crate::paths::ModelPaths;
-use crate::rec::{RecognizerOptions, TextRecognizer};
+use crate::rec::{Recognized, RecognizerOptions, TextRecognizer};
 use crate::runtime;
 
 /// Which detection model to run.
@@ -294,12 +295,13 @@ impl OcrEngine {
         let mut lines: Vec<TextLine> = picked
             .iter()
             .zip(read)
-            .filter(|(_, (text, conf))| {
-                !text.trim().is_empty() && *conf >= self.options.min_confidence
+            .filter(|(_, r)| {
+                !r.text.trim().is_empty() && r.confidence >= self.options.min_confidence
             })
-            .map(|((b, _), (text, confidence))| TextLine {
-                text,
-                confidence,
+            .map(|((b, c), r)| TextLine {
+                words: word_boxes(frame, c, b, &r),
+                text: r.text,
+                confidence: r.confidence,
                 bounds: to_desktop(frame, b),
             })
             .collect();
@@ -326,10 +328,11 @@ impl OcrEngine {
             .iter()
             .zip(pixel)
             .map(|(region, p)| {
-                let (text, confidence) = p.and_then(|_| read.next()).unwrap_or_default();
+                let r = p.and_then(|_| read.next()).unwrap_or_default();
                 TextLine {
-                    text,
-                    confidence,
+                    words: p.map(|p| word_boxes(frame, &p, &p, &r)).unwrap_or_default(),
+                    text: r.text,
+                    confidence: r.confidence,
                     bounds: *region,
                 }
             })
@@ -337,9 +340,9 @@ impl OcrEngine {
     }
 
     /// Recognises the crops, answering repeated ones from the cache.
-    fn recognize_cached(&self, crops: &[RgbImage]) -> Result<Vec<(String, f32)>, InferenceError> {
+    fn recognize_cached(&self, crops: &[RgbImage]) -> Result<Vec<Recognized>, InferenceError> {
         let keys: Vec<u64> = crops.iter().map(crop_key).collect();
-        let mut results: Vec<Option<(String, f32)>> = {
+        let mut results: Vec<Option<Recognized>> = {
             let cache = self.lock_cache();
             keys.iter().map(|k| cache.get(*k).cloned()).collect()
         };
@@ -357,7 +360,7 @@ impl OcrEngine {
         self.cache_hits.fetch_add(hits, Ordering::Relaxed);
         if !unique.is_empty() {
             let images: Vec<RgbImage> = unique.iter().map(|&i| crops[i].clone()).collect();
-            let read = self.recognizer.recognize_images(&images)?;
+            let read = self.recognizer.recognize_positioned(&images)?;
             self.recognitions
                 .fetch_add(images.len() as u64, Ordering::Relaxed);
             let mut cache = self.lock_cache();
@@ -399,10 +402,59 @@ impl Ocr for OcrEngine {
     }
 }
 
+/// The words of a recognised line with their boxes: the x-range of each word runs from
+/// half a character before its first character's centre to half one after its last
+/// (centres from the CTC time steps, as fractions of the `crop` that was read); the height
+/// is the `line`'s.
+fn word_boxes(frame: &Frame, crop: &PixelRect, line: &PixelRect, r: &Recognized) -> Vec<WordBox> {
+    let chars: Vec<char> = r.text.chars().collect();
+    if chars.len() != r.char_x.len() || chars.is_empty() {
+        return Vec::new();
+    }
+    let xs: Vec<f64> = r
+        .char_x
+        .iter()
+        .map(|f| crop.x as f64 + f64::from(*f) * crop.w as f64)
+        .collect();
+    // A character's pitch on this line; a one-character line has the line's height as width.
+    let pitch = if xs.len() > 1 {
+        ((xs[xs.len() - 1] - xs[0]) / (xs.len() - 1) as f64).max(1.0)
+    } else {
+        line.h as f64 * 0.6
+    };
+    let mut out = Vec::new();
+    let mut start = None;
+    for i in 0..=chars.len() {
+        let space = chars.get(i).is_none_or(|c| c.is_whitespace());
+        match (start, space) {
+            (None, false) => start = Some(i),
+            (Some(s), true) => {
+                let x0 = (xs[s] - pitch / 2.0).max(line.x as f64);
+                let x1 = (xs[i - 1] + pitch / 2.0).min((line.x + line.w) as f64);
+                if x1 > x0 {
+                    let px = PixelRect {
+                        x: x0.floor() as i64,
+                        y: line.y,
+                        w: (x1.ceil() - x0.floor()) as i64,
+                        h: line.h,
+                    };
+                    out.push(WordBox {
+                        text: chars[s..i].iter().collect(),
+                        bounds: to_desktop(frame, &px),
+                    });
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Recognised lines by crop hash, oldest evicted first.
 struct LineCache {
     capacity: usize,
-    entries: HashMap<u64, (String, f32)>,
+    entries: HashMap<u64, Recognized>,
     order: VecDeque<u64>,
 }
 
@@ -415,11 +467,11 @@ impl LineCache {
         }
     }
 
-    fn get(&self, key: u64) -> Option<&(String, f32)> {
+    fn get(&self, key: u64) -> Option<&Recognized> {
         self.entries.get(&key)
     }
 
-    fn insert(&mut self, key: u64, value: (String, f32)) {
+    fn insert(&mut self, key: u64, value: Recognized) {
         if self.capacity == 0 {
             return;
         }
@@ -811,11 +863,16 @@ mod tests {
     #[test]
     fn cache_evicts_oldest_first() {
         let mut c = LineCache::new(2);
-        c.insert(1, ("a".into(), 1.0));
-        c.insert(2, ("b".into(), 1.0));
-        c.insert(3, ("c".into(), 1.0));
+        let read = |t: &str| Recognized {
+            text: t.into(),
+            confidence: 1.0,
+            char_x: vec![0.5],
+        };
+        c.insert(1, read("a"));
+        c.insert(2, read("b"));
+        c.insert(3, read("c"));
         assert!(c.get(1).is_none());
-        assert_eq!(c.get(3).unwrap().0, "c");
+        assert_eq!(c.get(3).unwrap().text, "c");
         assert_eq!(c.len(), 2);
     }
 

@@ -63,8 +63,21 @@ impl Default for RecognizerOptions {
     }
 }
 
-/// A line's index among the inputs with its text and confidence.
-type Indexed = (usize, (String, f32));
+/// A line's index among the inputs with what was read.
+type Indexed = (usize, Recognized);
+
+/// One recognised line: its text, the mean confidence of its characters, and where each
+/// character sits (from the CTC time step that emitted it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recognized {
+    /// The text.
+    pub text: String,
+    /// Mean character confidence in [0,1].
+    pub confidence: f32,
+    /// The centre of each character of `text`, as a fraction of the input image's width
+    /// (one entry per `char`).
+    pub char_x: Vec<f32>,
+}
 
 /// The PP-OCRv6 small text-line recogniser.
 pub struct TextRecognizer {
@@ -168,12 +181,24 @@ impl TextRecognizer {
             .ok_or_else(|| InferenceError::Run("no result".into()))
     }
 
-    /// Recognises one text line per RGB image, in order.
+    /// Recognises one text line per RGB image, in order: text and confidence.
     pub fn recognize_images(
         &self,
         images: &[RgbImage],
     ) -> Result<Vec<(String, f32)>, InferenceError> {
-        let mut results = vec![(String::new(), 0.0); images.len()];
+        Ok(self
+            .recognize_positioned(images)?
+            .into_iter()
+            .map(|r| (r.text, r.confidence))
+            .collect())
+    }
+
+    /// Recognises one text line per RGB image, in order, with where each character is.
+    pub fn recognize_positioned(
+        &self,
+        images: &[RgbImage],
+    ) -> Result<Vec<Recognized>, InferenceError> {
+        let mut results = vec![Recognized::default(); images.len()];
         // Similar widths together, so little of each batch is padding.
         let mut order: Vec<usize> = (0..images.len()).collect();
         order.sort_by_key(|&i| self.scaled_width(&images[i]));
@@ -264,7 +289,7 @@ impl TextRecognizer {
         &self,
         session: usize,
         images: &[&RgbImage],
-    ) -> Result<Vec<(String, f32)>, InferenceError> {
+    ) -> Result<Vec<Recognized>, InferenceError> {
         let session = self
             .sessions
             .get(session)
@@ -303,22 +328,28 @@ impl TextRecognizer {
                     self.charset.len()
                 )));
             }
+            // Each time step covers `input_w / steps` pixels of the padded input; a line's
+            // own width is its scaled width.
+            let step_px = f64::from(input_w) / steps.max(1) as f64;
             Ok(probs
                 .chunks_exact(steps * classes)
-                .map(|p| self.decode(p, classes))
+                .zip(&widths)
+                .map(|(p, &rw)| self.decode(p, classes, step_px / f64::from(rw.max(1))))
                 .collect())
         })
     }
 
     /// CTC decoding of one line, uncertain symbols at the ends trimmed as the options say.
-    fn decode(&self, probs: &[f32], classes: usize) -> (String, f32) {
-        let mut chars: Vec<(&str, f32)> = decode_masked(probs, classes, self.allowed.as_deref())
-            .into_iter()
-            .filter_map(|(i, p)| self.charset.get(i).map(|c| (c.as_str(), p)))
-            .collect();
+    /// `step_width` is one time step as a fraction of the line's width.
+    fn decode(&self, probs: &[f32], classes: usize, step_width: f64) -> Recognized {
+        let mut chars: Vec<(&str, f32, usize)> =
+            decode_positioned(probs, classes, self.allowed.as_deref())
+                .into_iter()
+                .filter_map(|(i, p, step)| self.charset.get(i).map(|c| (c.as_str(), p, step)))
+                .collect();
         let limit = self.options.trim_uncertain_edges;
-        let uncertain = |c: &(&str, f32)| c.1 < limit;
-        let has_word = |chars: &[(&str, f32)]| {
+        let uncertain = |c: &(&str, f32, usize)| c.1 < limit;
+        let has_word = |chars: &[(&str, f32, usize)]| {
             chars
                 .iter()
                 .filter(|c| c.0.chars().any(char::is_alphanumeric))
@@ -341,12 +372,23 @@ impl TextRecognizer {
         }
         let lead = chars.iter().take_while(|c| c.0.trim().is_empty()).count();
         chars.drain(..lead);
-        let conf = if chars.is_empty() {
+        let confidence = if chars.is_empty() {
             0.0
         } else {
             chars.iter().map(|c| c.1).sum::<f32>() / chars.len() as f32
         };
-        (chars.iter().map(|c| c.0).collect(), conf)
+        let char_x = chars
+            .iter()
+            .flat_map(|(c, _, step)| {
+                let x = ((*step as f64 + 0.5) * step_width).clamp(0.0, 1.0) as f32;
+                std::iter::repeat_n(x, c.chars().count())
+            })
+            .collect();
+        Recognized {
+            text: chars.iter().map(|c| c.0).collect(),
+            confidence,
+            char_x,
+        }
     }
 }
 
@@ -378,10 +420,23 @@ fn is_latin(c: char) -> bool {
 /// Greedy CTC decoding over the classes `allowed` permits (all when `None`; the blank
 /// always).
 fn decode_masked(probs: &[f32], classes: usize, allowed: Option<&[bool]>) -> Vec<(usize, f32)> {
+    decode_positioned(probs, classes, allowed)
+        .into_iter()
+        .map(|(c, p, _)| (c, p))
+        .collect()
+}
+
+/// Greedy CTC decoding like [`decode_masked`], with the time step each class was first
+/// emitted at.
+fn decode_positioned(
+    probs: &[f32],
+    classes: usize,
+    allowed: Option<&[bool]>,
+) -> Vec<(usize, f32, usize)> {
     let ok = |i: usize| i == 0 || allowed.is_none_or(|a| a.get(i).copied().unwrap_or(false));
     let mut kept = Vec::new();
     let mut previous = 0usize;
-    for row in probs.chunks_exact(classes.max(1)) {
+    for (step, row) in probs.chunks_exact(classes.max(1)).enumerate() {
         let (best, p) = row
             .iter()
             .copied()
@@ -392,7 +447,7 @@ fn decode_masked(probs: &[f32], classes: usize, allowed: Option<&[bool]>) -> Vec
                 |acc, (i, v)| if v > acc.1 { (i, v) } else { acc },
             );
         if best != 0 && best != previous {
-            kept.push((best, p));
+            kept.push((best, p, step));
         }
         previous = best;
     }
@@ -452,6 +507,7 @@ impl Ocr for TextRecognizer {
                     text,
                     confidence,
                     bounds: *region,
+                    words: Vec::new(),
                 }
             })
             .collect())

@@ -589,6 +589,7 @@ fn build(arena: &mut [RawNode], index: usize, counter: &mut usize) -> Option<Lay
         also: Vec::new(),
         description: raw.description.take(),
         actions: std::mem::take(&mut raw.actions),
+        words: Vec::new(),
         children: Vec::new(),
     };
     node.children = child_indices

@@ -554,15 +554,18 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
         if named.source != NodeSource::Ocr && !named.also.contains(&NodeSource::Ocr) {
             named.also.push(NodeSource::Ocr);
         }
+        named.words.extend(line.words.iter().cloned());
         return;
     }
     let owner = deepest_containing(&mut slot.node, &line.bounds);
     let name = norm(&owner.name);
     let content = owner.text.as_deref().map(norm).unwrap_or_default();
+    // The line is kept as the node's second source, and its words where they are.
     let note_ocr = |n: &mut LayoutNode| {
         if n.source != NodeSource::Ocr && !n.also.contains(&NodeSource::Ocr) {
             n.also.push(NodeSource::Ocr);
         }
+        n.words.extend(line.words.iter().cloned());
     };
     // Repeats what the node already says.
     if !t.is_empty()
@@ -605,6 +608,7 @@ fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
     let mut node = LayoutNode::new("o", "label", NodeSource::Ocr);
     node.name = text.to_string();
     node.bounds = Some(line.bounds);
+    node.words = line.words.clone();
     node.states = vec![NodeState::Showing, NodeState::Visible];
     // Unnamed pixel blobs of this line's words are the line itself: the label replaces them.
     owner.children.retain(|c| {
@@ -684,6 +688,7 @@ mod tests {
             text: text.into(),
             confidence: 0.99,
             bounds: b,
+            words: Vec::new(),
         }
     }
 
