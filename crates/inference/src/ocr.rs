@@ -257,19 +257,59 @@ impl OcrEngine {
         };
         let mut boxes = Vec::new();
         for region in regions {
-            let image = crop_rgb(frame, &region);
-            self.detections.fetch_add(1, Ordering::Relaxed);
-            for b in self.detector.detect(&image)? {
-                let line = PixelRect::new(
-                    region.x + i64::from(b.x),
-                    region.y + i64::from(b.y),
-                    b.width,
-                    b.height,
-                );
+            let mut lines = self.detect_in(frame, &region)?;
+            // A line cut by the area's side ("gamm" of "gamma.txt") is read again with the
+            // area widened on that side, once: otherwise the cut box is cached and every
+            // later read of the area repeats the cut.
+            let edge = 2;
+            let cut_left = region.x > 0 && lines.iter().any(|l| l.x - region.x <= edge);
+            let cut_right = region.x + region.w < full.w
+                && lines
+                    .iter()
+                    .any(|l| region.x + region.w - (l.x + l.w) <= edge);
+            if cut_left || cut_right {
+                let height = lines.iter().map(|l| l.h).max().unwrap_or(16);
+                let more = (height * 5).max(64);
+                let x0 = if cut_left { region.x - more } else { region.x };
+                let x1 = region.x + region.w + if cut_right { more } else { 0 };
+                let wider = PixelRect {
+                    x: x0,
+                    y: region.y,
+                    w: x1 - x0,
+                    h: region.h,
+                };
+                if let Some(wider) = wider.clip(&full) {
+                    lines = self.detect_in(frame, &wider)?;
+                }
+            }
+            for line in lines {
                 boxes.extend(split_at_gaps(frame, &line, self.options.split_gap));
             }
         }
         Ok(boxes)
+    }
+
+    /// Text line boxes the detector finds inside one region, in frame pixels.
+    fn detect_in(
+        &self,
+        frame: &Frame,
+        region: &PixelRect,
+    ) -> Result<Vec<PixelRect>, InferenceError> {
+        let image = crop_rgb(frame, region);
+        self.detections.fetch_add(1, Ordering::Relaxed);
+        Ok(self
+            .detector
+            .detect(&image)?
+            .into_iter()
+            .map(|b| {
+                PixelRect::new(
+                    region.x + i64::from(b.x),
+                    region.y + i64::from(b.y),
+                    b.width,
+                    b.height,
+                )
+            })
+            .collect())
     }
 
     /// Recognition of the wanted boxes (frame pixels), each cropped among all of `boxes`

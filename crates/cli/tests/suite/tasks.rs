@@ -75,6 +75,11 @@ three_way_tests! {
     xterm_largest_file => "xterm-largest-file",
     mousepad_copy_phone => "mousepad-copy-phone",
     xterm_private_file => "xterm-private-file",
+    // Direct commands on apps whose content only vision sees: a drag, modifier clicks,
+    // a spreadsheet cell by address.
+    thunar_move_into_folder => "thunar-move-into-folder",
+    thunar_copy_two_files => "thunar-copy-two-files",
+    gnumeric_set_cell => "gnumeric-set-cell",
 }
 
 #[test]
