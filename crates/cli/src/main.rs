@@ -47,9 +47,10 @@ enum Cmd {
     /// or bad usage, 3 infeasible, 4 cancelled.
     Run(run::RunArgs),
     /// Run commands as one recorded run: `deskhand do "click 'File'" "type 'hi'"`.
+    #[command(after_help = DO_GRAMMAR)]
     Do {
-        /// Commands: click/double click/right click/hover 'Label' | x,y; type 'text';
-        /// key ctrl+s; scroll down 3 'Label'; drag 'A' to 'B'; wait 500.
+        /// Commands, each one argument (see the grammar below). All are parsed before
+        /// anything moves.
         #[arg(required = true)]
         commands: Vec<String>,
     },
@@ -107,6 +108,36 @@ enum Cmd {
         what: memory::MemoryCmd,
     },
 }
+
+/// The `deskhand do` grammar, as the README lists it.
+const DO_GRAMMAR: &str = "\
+Verbs:
+  click | double click | triple click | right click | middle click | hover  TARGET
+  ctrl+click TARGET, shift+click TARGET (any modifiers: ctrl, shift, alt, super)
+  type 'text'          escapes: \\n Enter, \\t Tab, \\\\, \\', \\\"; {{secret:name}} types a stored secret
+  key CHORD            key ctrl+s, key Return, key shift+F10 (also: press)
+  hold CHORD / release CHORD   e.g. hold shift ... release shift
+  scroll up|down|left|right [N] TARGET      (N notches, default 3)
+  drag TARGET to TARGET
+  wait MS | open APP | focus 'window title or app'
+
+Targets:
+  'Name'               a quoted name; exact > case-insensitive > normalised > word prefix >
+                       words inside a longer text (the click goes to that word)
+  ROLE 'Name'          role words: button, item, menu, field, entry, textbox, text, label,
+                       checkbox, check box, option, radio, tab, link, combo, icon, list, cell,
+                       file, folder, window, dialog, slider
+  o4, a12              an id `deskhand look` printed (refused once its element is gone)
+  640,400              a desktop point
+  description          the file report.txt | the Projects folder | the Name label |
+                       the window titled 'Notes' | second item in the File menu |
+                       the button right of 'Open' | cell B3 (a spreadsheet cell)
+
+Keys: ctrl shift alt super Return Escape Tab BackSpace Delete Home End PageUp PageDown
+      Up Down Left Right Insert space menu F1-F12, and single characters.
+
+Exit codes: 0 done, 1 the action ran and its effect failed, 2 refused before anything moved
+(typo, nothing or several elements match, point off screen), 3 refused by policy, 130 cancelled.";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -332,14 +332,27 @@ fn name_rank(node: &LayoutNode, name: &str) -> Option<u8> {
     if n.is_empty() {
         return None;
     }
-    if l == n {
+    // A selection's highlight reads as brackets or bars around the text ("[report.txt]").
+    let vision = node.source != NodeSource::Accessibility;
+    let unframed = |t: &str| {
+        t.trim_matches(|c: char| "[]|(){}<>".contains(c) || c.is_whitespace())
+            .to_string()
+    };
+    if l == n || (vision && unframed(&l) == n) {
         return Some(2);
     }
     if l.starts_with(&n) && l[n.len()..].starts_with(' ') {
         return Some(3);
     }
-    let padded = format!(" {l} ");
-    padded.contains(&format!(" {n} ")).then_some(4)
+    // Whole words inside, punctuation stuck to them aside ("fox," holds "fox").
+    let fold = |t: &str| -> Vec<String> {
+        t.split_whitespace()
+            .map(fold_word)
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let (lw, nw) = (fold(&l), fold(&n));
+    (!nw.is_empty() && lw.windows(nw.len()).any(|w| w == nw.as_slice())).then_some(4)
 }
 
 /// The roles a kind word stands for; a word that is no kind is taken as a role name.
@@ -396,7 +409,9 @@ fn matching<'t>(tree: &'t LayoutTree, d: &Description, by_kind: bool) -> Vec<(u8
             // Interactive nodes beat others at the same rank; for a name found inside a
             // longer text, the node that knows where that word is beats them all.
             let second = match &d.name {
-                Some(name) if rank == 4 => word_spans(n, name).is_empty(),
+                Some(name) if rank == 4 || (rank == 3 && !n.words.is_empty()) => {
+                    word_spans(n, name).is_empty()
+                }
                 _ => !n.is_interactive(),
             };
             Some((rank * 2 + u8::from(second), n))
@@ -560,13 +575,14 @@ fn same_word(first: &LayoutNode, rest: &[&LayoutNode], name: &str) -> bool {
 }
 
 /// Where to aim for `name` on `node`: none when the name is the node's whole label (its
-/// centre is right), the word's centre when the name is a word or words inside its text,
+/// centre is right), the word's centre when the name is a word or words of its text (its
+/// first words or any inside),
 /// and an `Ambiguous` error when the text holds it more than once.
 pub fn word_aim(
     node: &LayoutNode,
     name: &str,
 ) -> Result<Option<crate::geometry::Point>, ActionError> {
-    if name_rank(node, name).is_none_or(|r| r <= 3) {
+    if name_rank(node, name).is_none_or(|r| r <= 2) {
         return Ok(None);
     }
     match word_spans(node, name).as_slice() {
@@ -854,5 +870,76 @@ mod tests {
             ground(&t, "the button left of Open"),
             Err(ActionError::NotFound(_))
         ));
+    }
+
+    fn ocr_line(id: &str, text: &str, x: i32, y: i32, words: &[(&str, i32, u32)]) -> LayoutNode {
+        let mut node = n(id, "label", text, Rect::new(x, y, 400, 20), vec![]);
+        node.source = NodeSource::Ocr;
+        node.words = words
+            .iter()
+            .map(|(w, wx, ww)| crate::layout::WordBox {
+                text: (*w).into(),
+                bounds: Rect::new(*wx, y, *ww, 20),
+            })
+            .collect();
+        node
+    }
+
+    #[test]
+    fn a_word_inside_a_line_is_aimed_at_and_vision_names_lose_their_frames() {
+        let mut t = tree();
+        let words = [
+            ("the", 100, 30),
+            ("quick", 135, 45),
+            ("brown", 185, 50),
+            ("fox,", 240, 35),
+        ];
+        t.root.children[0]
+            .children
+            .push(ocr_line("o1", "the quick brown fox,", 100, 300, &words));
+        let (node, aim) = ground_aim(&t, "'brown'").unwrap();
+        assert_eq!(node.id.0, "o1");
+        assert_eq!(aim, Some(crate::geometry::Point::new(210.0, 310.0)));
+        // Punctuation stuck to a word does not hide it; two words are one span.
+        let (_, aim) = ground_aim(&t, "'brown fox'").unwrap();
+        assert_eq!(aim, Some(crate::geometry::Point::new(230.0, 310.0)));
+        // The whole line is aimed at its centre, like any element.
+        assert_eq!(ground_aim(&t, "'the quick brown fox,'").unwrap().1, None);
+        // The same word twice in one text is refused.
+        t.root.children[0].children.push(ocr_line(
+            "o2",
+            "red red",
+            100,
+            350,
+            &[("red", 100, 30), ("red", 140, 30)],
+        ));
+        assert!(matches!(
+            ground_aim(&t, "'red'"),
+            Err(ActionError::Ambiguous { .. })
+        ));
+        // "[report.txt]": the selection frame OCR read around a file name.
+        let mut framed = n(
+            "s1",
+            "control",
+            "[report.txt]",
+            Rect::new(300, 200, 80, 20),
+            vec![],
+        );
+        framed.source = NodeSource::Segmentation;
+        t.root.children[0].children.push(framed);
+        assert_eq!(ground(&t, "the file report.txt").unwrap().id.0, "s1");
+        assert_eq!(ground(&t, "'report.txt'").unwrap().id.0, "s1");
+    }
+
+    #[test]
+    fn nothing_found_lists_the_nearest_with_ids() {
+        let t = tree();
+        let err = ground(&t, "'Opem'").unwrap_err().to_string();
+        assert!(
+            err.contains("nearest on screen:") && err.contains("\"Open…\" (i2)"),
+            "{err}"
+        );
+        let err = ground(&t, "'Zebra crossing'").unwrap_err().to_string();
+        assert!(!err.contains("nearest"), "{err}");
     }
 }

@@ -3,6 +3,7 @@ mod agent;
 mod agent_tasks;
 mod bad_input;
 mod demo;
+mod direct;
 mod galculator;
 mod look;
 mod memory;
