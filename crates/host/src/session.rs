@@ -21,7 +21,7 @@ use deskhand_core::ports::{
 use deskhand_core::{Event, Frame, KeyChord, LayoutTree, MarkedImage, Monitor, Op, PortError};
 use deskhand_memory::SqliteMemory;
 use deskhand_models::ModelError;
-use deskhand_perception::capture::{encode_png, main_frame};
+use deskhand_perception::capture::{encode_png, encode_png_fast, main_frame};
 use deskhand_perception::{AtspiReader, XcapScreen};
 
 use crate::config::Config;
@@ -95,7 +95,7 @@ impl Artifacts for PngArtifacts {
         std::fs::create_dir_all(&dir)
             .map_err(|e| PortError::failed(format!("create {}: {e}", dir.display())))?;
         let path = dir.join(format!("step-{step}.png"));
-        std::fs::write(&path, encode_png(frame)?)
+        std::fs::write(&path, encode_png_fast(frame)?)
             .map_err(|e| PortError::failed(format!("write {}: {e}", path.display())))?;
         Ok(path.display().to_string())
     }

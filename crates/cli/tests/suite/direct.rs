@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use deskhand_core::ports::{MemoryStore, RunStatus};
-use deskhand_core::NodeState;
 use deskhand_memory::SqliteMemory;
 use deskhand_testkit::{start_app, AppSession};
 
+use super::policy::editor_text;
 use super::{deskhand, text};
 
 /// Thunar showing `dir` (icon view: its file names are not on the accessibility bus).
@@ -158,23 +158,6 @@ fn files_are_dragged_into_folders_and_picked_with_ctrl_click() {
         files(&work),
         ["Archive", "Backup", "alpha.txt", "beta.txt", "gamma.txt"]
     );
-}
-
-/// The text of mousepad's editor, read from its accessibility tree.
-fn editor_text(session: &AppSession) -> String {
-    let tree = deskhand_testkit::wait_for_tree(
-        &session.reader,
-        "mousepad",
-        Duration::from_secs(5),
-        |_| true,
-    )
-    .unwrap();
-    tree.walk()
-        .into_iter()
-        .map(|(_, n)| n)
-        .find(|n| n.role == "text" && n.has(NodeState::Editable))
-        .and_then(|n| n.text.clone())
-        .unwrap_or_default()
 }
 
 #[test]

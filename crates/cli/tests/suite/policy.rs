@@ -29,7 +29,8 @@ fn deskhand_answering(data: &std::path::Path, answer: &str, args: &[&str]) -> Ou
     child.wait_with_output().unwrap()
 }
 
-fn editor_text(session: &AppSession) -> String {
+/// The text of mousepad's editor, read from its accessibility tree.
+pub(super) fn editor_text(session: &AppSession) -> String {
     let tree = session
         .reader
         .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
