@@ -784,11 +784,12 @@ mod tests {
         let tree = editor_tree();
         let wins = windows();
         let mut text = vec![
-            line("田", Rect::new(650, 320, 30, 30)),
-            line(">>日", Rect::new(700, 320, 60, 30)),
-            line("7", Rect::new(800, 320, 12, 18)),
+            line("田", Rect::new(750, 320, 30, 30)),
+            line(">>日", Rect::new(850, 320, 60, 30)),
+            line("7", Rect::new(950, 320, 12, 18)),
         ];
-        text.extend((0..5).map(|i| line("build log ok", Rect::new(650, 400 + i * 20, 90, 16))));
+        // Every line sits in the xterm, clear of the editor in front of it.
+        text.extend((0..12).map(|i| line("build log ok", Rect::new(750, 400 + i * 20, 90, 16))));
         let fuse = |text: &[TextLine]| {
             let out = Fuser::new().fuse(&FusionInput {
                 screen: screen(),
@@ -811,7 +812,7 @@ mod tests {
         );
         // A screen of CJK text keeps its short lines.
         let cjk: Vec<TextLine> = (0..5)
-            .map(|i| line("文件", Rect::new(650, 400 + i * 20, 40, 16)))
+            .map(|i| line("文件", Rect::new(750, 400 + i * 20, 40, 16)))
             .collect();
         assert_eq!(fuse(&cjk).len(), 5);
     }
