@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use deskhand_core::ports::{Accessibility, TreeQuery, TreeScope};
-use deskhand_core::{Action, LayoutNode, LayoutTree, NodeState, Rect, Target};
+use deskhand_core::{Action, LayoutNode, LayoutTree, Rect, Target};
 
 /// A top-level window as far as two reads of the tree can tell it apart (ids are per read).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,19 +45,11 @@ impl FocusSnapshot {
     /// Reads focus from a tree: the first active window, the first focused element (inside
     /// the active window when there is one).
     pub fn of(tree: &LayoutTree) -> FocusSnapshot {
-        let active = tree.root.children.iter().find(|w| w.has(NodeState::Active));
-        let search = LayoutTree {
-            root: active.cloned().unwrap_or_else(|| tree.root.clone()),
-        };
-        let focused = search
-            .walk()
-            .into_iter()
-            .map(|(_, n)| n)
-            .find(|n| n.has(NodeState::Focused) && n.role != "frame")
-            .map(|n| (n.role.clone(), n.name.clone(), n.bounds));
         FocusSnapshot {
-            active: active.map(WindowKey::of),
-            focused,
+            active: tree.active_window().map(WindowKey::of),
+            focused: tree
+                .focused()
+                .map(|n| (n.role.clone(), n.name.clone(), n.bounds)),
         }
     }
 
@@ -128,17 +120,13 @@ pub fn active_window(accessibility: &dyn Accessibility) -> Option<WindowKey> {
         timeout: Duration::from_millis(500),
     };
     let tree = accessibility.tree(&query).ok()?;
-    tree.root
-        .children
-        .iter()
-        .find(|w| w.has(NodeState::Active))
-        .map(WindowKey::of)
+    tree.active_window().map(WindowKey::of)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use deskhand_core::NodeSource;
+    use deskhand_core::{NodeSource, NodeState};
 
     fn window(id: &str, role: &str, name: &str, active: bool, focused: &str) -> LayoutNode {
         let mut field = LayoutNode::new(format!("{id}f"), "text", NodeSource::Accessibility);

@@ -13,8 +13,8 @@ use deskhand_core::ports::{
     ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
 };
 use deskhand_core::{
-    Action, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, NodeState, ObserveOptions,
-    Perceptor, PortError, PortErrorKind, Target,
+    Action, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, ObserveOptions, Perceptor,
+    PortError, PortErrorKind, Target,
 };
 
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
@@ -86,6 +86,8 @@ pub struct RunOutcome {
     pub steps: Vec<StepRecord>,
     /// Why the failing step failed, when one did.
     pub failure: Option<StepFailure>,
+    /// For an agent run: its summary, model calls, tokens and what it learned.
+    pub agent: Option<crate::AgentOutcome>,
 }
 
 /// Why a step failed, for the caller's exit code: the user fixes a command, a policy, or
@@ -281,6 +283,7 @@ impl DirectRunner {
                 status: RunStatus::Failed,
                 steps: vec![step],
                 failure: Some(StepFailure::Unresolved),
+                agent: None,
             });
         }
         let mut steps = Vec::new();
@@ -387,6 +390,7 @@ impl DirectRunner {
             status,
             steps,
             failure,
+            agent: None,
         })
     }
 
@@ -620,11 +624,7 @@ impl DirectRunner {
                 Some(tree) => tree,
                 None => accessibility?.tree(&query).ok()?,
             };
-            let field = tree
-                .walk()
-                .into_iter()
-                .map(|(_, n)| n)
-                .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable))?;
+            let field = tree.focused_editable()?;
             let shown = field.text.as_ref()?;
             if shown.chars().count() >= 2_000 {
                 return None;
@@ -738,10 +738,9 @@ impl DirectRunner {
 
 /// The window a node is in, or the active window when no node is given.
 fn window_of<'t>(tree: &'t LayoutTree, node: Option<&NodeId>) -> Option<&'t LayoutNode> {
-    let mut windows = tree.root.children.iter();
     match node {
-        Some(id) => windows.find(|w| w.find(id).is_some()),
-        None => windows.find(|w| w.has(NodeState::Active)),
+        Some(id) => tree.root.children.iter().find(|w| w.find(id).is_some()),
+        None => tree.active_window(),
     }
 }
 

@@ -32,15 +32,6 @@ use deskhand_perception::XcapScreen;
 use deskhand_testkit::model_server::{node_id, RecordedRequest, Reply, ScriptedModelServer};
 use serde_json::json;
 
-const ROLES: &[&str] = &[
-    "manager",
-    "operator",
-    "reflector",
-    "notetaker",
-    "tips",
-    "shortcuts",
-];
-
 /// A Deskhand on the current display (the one the test desktop exported) whose every role's
 /// model is named after the role on the scripted server, with data in `data`, no user config.
 fn deskhand(server: &ScriptedModelServer, data: &Path) -> Deskhand {
@@ -51,10 +42,10 @@ fn deskhand(server: &ScriptedModelServer, data: &Path) -> Deskhand {
     let mut models = BTreeMap::new();
     models.insert("DESKHAND_MODEL_URL".to_string(), server.url());
     models.insert("DESKHAND_MODEL".to_string(), "default".to_string());
-    for role in ROLES {
+    for role in deskhand_agents::ROLES {
         models.insert(
-            format!("DESKHAND_{}_MODEL", role.to_uppercase()),
-            (*role).to_string(),
+            format!("DESKHAND_{}_MODEL", role.as_str().to_uppercase()),
+            role.to_string(),
         );
     }
     env.models = models;
@@ -382,6 +373,7 @@ fn step_overhead(c: &mut Criterion) {
                 .run_agent(
                     "Type one short word per step into the document",
                     Some(n as u32 + 2),
+                    None,
                     &mut |_| {},
                 )
                 .unwrap();
@@ -488,6 +480,7 @@ fn save_as_run(data: &Path, files: &Path, name: &str, line: &str, reflector_done
         .run_agent(
             &format!("Write the line '{line}' and save it as {}", path.display()),
             Some(15),
+            None,
             &mut |_| {},
         )
         .unwrap();

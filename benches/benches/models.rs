@@ -22,7 +22,7 @@ fn request(tree: &str, png: Option<&str>) -> ModelRequest {
         });
     }
     ModelRequest {
-        agent_role: "operator".into(),
+        agent_role: deskhand_core::Role::Operator,
         messages: vec![
             Message {
                 role: MessageRole::System,

@@ -49,15 +49,15 @@ pub async fn run_commands<R: Runtime>(
     commands: Vec<String>,
 ) -> Result<RunSummary, String> {
     let deskhand = state.deskhand()?;
-    let task = commands.join("; ");
     let outcome = blocking(move || {
         let mut forward = |event: Event| {
             // A closed window is no reason to stop the run; the database has every step.
             let _ = app.emit(EVENT, &event);
         };
-        deskhand.run_commands(&task, &commands, &mut forward)
+        deskhand.submit(Op::Do { commands }, &mut forward)
     })
     .await?;
+    let outcome = outcome.ok_or_else(|| "the run did not start".to_string())?;
     Ok(RunSummary {
         run: outcome.run,
         status: outcome.status,
@@ -73,6 +73,7 @@ pub async fn run_task<R: Runtime>(
     state: State<'_, DesktopState>,
     instruction: String,
     max_steps: Option<u32>,
+    preset: Option<String>,
 ) -> Result<RunSummary, String> {
     let deskhand = state.deskhand()?;
     let outcome = on_own_thread(move || {
@@ -83,6 +84,7 @@ pub async fn run_task<R: Runtime>(
             Op::Run {
                 instruction,
                 max_steps,
+                preset,
             },
             &mut forward,
         )

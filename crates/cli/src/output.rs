@@ -109,6 +109,7 @@ impl Printer {
                 step,
                 plan,
                 subgoal,
+                ..
             } => {
                 println!("  [{step}] plan: {plan}\n  [{step}] subgoal: {subgoal}")
             }
@@ -136,6 +137,7 @@ impl Printer {
                 outcome,
                 error,
                 progress,
+                ..
             } => println!(
                 "  [{step}] outcome {}{}{}",
                 outcome.as_str(),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use deskhand_core::ports::RunStatus;
-use deskhand_host::{Config, Deskhand, HostError, Overrides};
+use deskhand_core::Op;
+use deskhand_host::{Config, Deskhand, HostError, Overrides, Preset, RunOutcome};
 
 use crate::confirm::Terminal;
 use crate::output::Printer;
@@ -38,6 +39,11 @@ pub struct RunArgs {
     /// Most steps to take (default: [agent] max_steps in the config file, else 15).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_steps: Option<u32>,
+    /// The agent loop: deskhand (fast, the default) or mobile-agent-e (the paper's loop:
+    /// Manager, Operator, Reflector and Notetaker on every step). Default: [agent] preset in
+    /// the config file, else deskhand.
+    #[arg(long, value_name = "NAME")]
+    preset: Option<String>,
 }
 
 /// The exit code of a finished run.
@@ -60,6 +66,9 @@ pub fn run(overrides: &Overrides, args: &RunArgs, printer: &mut Printer) -> Exit
     if args.instruction.trim().is_empty() {
         return fail(EXIT_USAGE, "nothing to do: the instruction is empty");
     }
+    if let Some(Err(e)) = args.preset.as_deref().map(Preset::parse) {
+        return fail(EXIT_USAGE, &e);
+    }
     if let Err(e) = deskhand_host::model_router(&config) {
         return host_failure(&e);
     }
@@ -72,13 +81,20 @@ pub fn run(overrides: &Overrides, args: &RunArgs, printer: &mut Printer) -> Exit
     deskhand.set_confirmer(terminal.clone());
     deskhand.set_resumer(terminal);
     printer.agent = true;
-    match deskhand.run_agent(&args.instruction, args.max_steps, &mut |e| {
-        printer.event(&e)
-    }) {
-        Ok(outcome) => {
+    let op = Op::Run {
+        instruction: args.instruction.clone(),
+        max_steps: args.max_steps,
+        preset: args.preset.clone(),
+    };
+    match deskhand.submit(op, &mut |e| printer.event(&e)) {
+        Ok(Some(RunOutcome {
+            agent: Some(outcome),
+            ..
+        })) => {
             printer.agent_outcome(&outcome);
             ExitCode::from(exit_code(outcome.status))
         }
+        Ok(_) => fail(EXIT_FAILED, "the run did not start"),
         Err(e) => host_failure(&e),
     }
 }

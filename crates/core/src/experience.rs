@@ -22,7 +22,7 @@ pub struct MarkedImage {
 }
 
 /// One look at the desktop, as the agents use it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Observation {
     /// The fused layout tree; node ids are what the Operator targets.
     pub tree: LayoutTree,

@@ -213,6 +213,15 @@ pub struct LayoutTree {
     pub root: LayoutNode,
 }
 
+impl Default for LayoutTree {
+    /// A screen with nothing on it.
+    fn default() -> Self {
+        LayoutTree {
+            root: LayoutNode::new("screen", "screen", NodeSource::Display),
+        }
+    }
+}
+
 /// Normalises a label for matching: drops mnemonic underscores and trailing ellipses, folds case.
 fn normalise_label(s: &str) -> String {
     let s = s
@@ -245,6 +254,33 @@ impl LayoutTree {
     /// True when the tree has only its root.
     pub fn is_empty(&self) -> bool {
         self.root.children.is_empty()
+    }
+
+    /// The window the tree marks active (the first, when several claim it).
+    pub fn active_window(&self) -> Option<&LayoutNode> {
+        self.root.children.iter().find(|w| w.has(NodeState::Active))
+    }
+
+    /// The focused element: the first focused node in tree order inside the active window
+    /// (anywhere when no window is active); a window frame is not an element.
+    pub fn focused(&self) -> Option<&LayoutNode> {
+        let scope = self.active_window().unwrap_or(&self.root);
+        let mut stack = vec![scope];
+        while let Some(n) = stack.pop() {
+            if n.has(NodeState::Focused) && n.role != "frame" {
+                return Some(n);
+            }
+            stack.extend(n.children.iter().rev());
+        }
+        None
+    }
+
+    /// The focused editable field, wherever it is (a dialog's field counts).
+    pub fn focused_editable(&self) -> Option<&LayoutNode> {
+        self.walk()
+            .into_iter()
+            .map(|(_, n)| n)
+            .find(|n| n.has(NodeState::Focused) && n.has(NodeState::Editable))
     }
 
     /// The node with the id, if present.

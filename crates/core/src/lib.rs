@@ -13,6 +13,7 @@ pub mod input;
 pub mod layout;
 pub mod ports;
 pub mod protocol;
+pub mod role;
 pub mod task;
 pub mod visible;
 
@@ -26,3 +27,4 @@ pub use geometry::{CoordSpace, Frame, Monitor, Point, Rect, Size};
 pub use input::{InputEvent, Key, KeyChord};
 pub use layout::{LayoutNode, LayoutTree, NodeId, NodeSource, NodeState, WordBox};
 pub use protocol::{Event, Op};
+pub use role::Role;

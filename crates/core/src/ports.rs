@@ -203,8 +203,8 @@ pub struct Message {
 /// A request for one completion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRequest {
-    /// The agent role asking (manager, operator, ...), used to pick the endpoint.
-    pub agent_role: String,
+    /// The agent role asking, used to pick the endpoint.
+    pub agent_role: crate::Role,
     /// The conversation.
     pub messages: Vec<Message>,
     /// A JSON schema the reply must satisfy, when structured output is wanted.

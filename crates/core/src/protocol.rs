@@ -28,6 +28,10 @@ pub enum Op {
         /// Step budget; the configured default when omitted.
         #[serde(default)]
         max_steps: Option<u32>,
+        /// The agent loop ("deskhand", "mobile-agent-e"); the configured default when
+        /// omitted. An unknown name is refused before anything moves.
+        #[serde(default)]
+        preset: Option<String>,
     },
     /// Stop the current run at once.
     Cancel,
@@ -129,6 +133,9 @@ pub enum Event {
         plan: String,
         /// The subgoal being worked on now.
         subgoal: String,
+        /// The plan's subtasks in order, as a list a front end can show.
+        #[serde(default)]
+        subtasks: Vec<String>,
     },
     /// One model call ended.
     ModelCalled {
@@ -166,6 +173,9 @@ pub enum Event {
         error: String,
         /// Progress so far.
         progress: String,
+        /// Who judged: a model, or the runtime from plain evidence.
+        #[serde(default)]
+        by: Judge,
     },
     /// An agent step ended: everything a progress line shows.
     AgentStep {
@@ -189,4 +199,16 @@ pub enum Event {
         /// The message.
         message: String,
     },
+}
+
+/// Who judged a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judge {
+    /// A model (the Action Reflector).
+    #[default]
+    Model,
+    /// The runtime, from evidence it can see for itself (nothing changed on screen; the
+    /// typed text is in the field; the action could not be carried out).
+    Runtime,
 }

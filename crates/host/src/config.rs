@@ -56,6 +56,8 @@ pub struct AgentSettings {
     pub learn: Option<bool>,
     /// Send screenshots to models (off: text only).
     pub images: Option<bool>,
+    /// The agent loop: "deskhand" (the default) or "mobile-agent-e".
+    pub preset: Option<deskhand_agents::Preset>,
 }
 
 impl AgentSettings {
@@ -259,7 +261,7 @@ impl Config {
         let models = raw
             .models
             .unwrap_or_default()
-            .with_env(|name| env.models.get(name).cloned())
+            .with_env(|name| env.models.get(name).cloned(), deskhand_agents::ROLES)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         let agent = raw.agent.unwrap_or_default();
         agent.validate()?;

@@ -139,7 +139,7 @@ fn models(config: &Config) -> Vec<Check> {
         )];
     }
     settings
-        .role_names()
+        .role_names(deskhand_agents::ROLES)
         .into_iter()
         .map(|role| {
             let name = format!("endpoint for {role}");
@@ -273,7 +273,7 @@ mod tests {
             .insert("DESKHAND_NOTETAKER_MODEL".into(), "small".into());
         let config = Config::resolve(&env, &Overrides::default()).unwrap();
         let checks = models(&config);
-        assert_eq!(checks.len(), deskhand_models::ROLES.len());
+        assert_eq!(checks.len(), deskhand_agents::ROLES.len());
         assert!(
             checks.iter().all(|c| c.verdict == Verdict::Ok),
             "{checks:?}"

@@ -11,7 +11,7 @@ pub mod perceptor;
 mod session;
 
 pub use config::{Config, ConfigError, Overrides};
-pub use deskhand_agents::{AgentOutcome, RunOutcome, StepFailure};
+pub use deskhand_agents::{AgentOutcome, Preset, RunOutcome, StepFailure, ROLES};
 pub use look::LookOptions;
 pub use perceptor::HostPerceptor;
 pub use session::{agent_config, model_router, Deskhand, HostError, Perception};

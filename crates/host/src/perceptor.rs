@@ -158,11 +158,8 @@ pub fn marked_image(
 
 /// The window node the tree marks active, else the one holding the focus.
 fn active_window_node(tree: &LayoutTree) -> Option<&LayoutNode> {
-    let windows = &tree.root.children;
-    windows
-        .iter()
-        .find(|w| w.has(NodeState::Active))
-        .or_else(|| windows.iter().find(|w| focused_in(w).is_some()))
+    tree.active_window()
+        .or_else(|| tree.root.children.iter().find(|w| focused_in(w).is_some()))
 }
 
 /// The focused node at or below `node`, deepest first found.

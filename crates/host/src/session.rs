@@ -301,13 +301,16 @@ impl Deskhand {
             Op::Run {
                 instruction,
                 max_steps,
+                preset,
             } => {
-                let outcome = self.run_agent(&instruction, max_steps, on_event)?;
+                let outcome =
+                    self.run_agent(&instruction, max_steps, preset.as_deref(), on_event)?;
                 Ok(Some(RunOutcome {
                     run: outcome.run,
                     status: outcome.status,
                     steps: self.steps(outcome.run)?,
                     failure: None,
+                    agent: Some(outcome),
                 }))
             }
             Op::Cancel => {

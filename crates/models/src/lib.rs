@@ -24,5 +24,5 @@ pub use openai::OpenAiBackend;
 pub use router::{backend_for, RoleRouter};
 pub use settings::{
     Endpoint, EndpointKind, EndpointSettings, ModelSettings, StructuredOutput, ANTHROPIC_URL,
-    DEFAULT_MAX_IMAGE_SIDE, HOW_TO_CONFIGURE, ROLES,
+    DEFAULT_MAX_IMAGE_SIDE, HOW_TO_CONFIGURE,
 };

@@ -109,7 +109,7 @@ impl OpenAiBackend {
             body["response_format"] = json!({
                 "type": "json_schema",
                 "json_schema": {
-                    "name": schema_name(schema, &request.agent_role),
+                    "name": schema_name(schema, request.agent_role.as_str()),
                     "schema": schema,
                     "strict": false
                 }

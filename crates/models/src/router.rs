@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use deskhand_core::ports::{ModelBackend, ModelReply, ModelRequest};
-use deskhand_core::PortError;
+use deskhand_core::{PortError, Role};
 
 use crate::anthropic::AnthropicBackend;
 use crate::error::ModelError;
@@ -25,6 +25,7 @@ struct Route {
 pub struct RoleRouter {
     routes: BTreeMap<String, Route>,
     default: Option<Route>,
+    known: Vec<Role>,
 }
 
 impl std::fmt::Debug for RoleRouter {
@@ -49,19 +50,24 @@ pub fn backend_for(
 impl RoleRouter {
     /// Builds the backends, reading API keys from the process environment (each endpoint's
     /// `api_key_env`). Fails with the how-to-configure text when no endpoint is configured.
-    pub fn from_settings(settings: &ModelSettings) -> Result<RoleRouter, ModelError> {
-        Self::from_settings_with_keys(settings, &|name| std::env::var(name).ok())
+    /// `known` are the roles the agents call; an entry for any other is refused.
+    pub fn from_settings(
+        settings: &ModelSettings,
+        known: &[Role],
+    ) -> Result<RoleRouter, ModelError> {
+        Self::from_settings_with_keys(settings, known, &|name| std::env::var(name).ok())
     }
 
     /// Like [`Self::from_settings`], with API keys looked up by variable name through `keys`.
     pub fn from_settings_with_keys(
         settings: &ModelSettings,
+        known: &[Role],
         keys: &dyn Fn(&str) -> Option<String>,
     ) -> Result<RoleRouter, ModelError> {
         if !settings.is_configured() {
             return Err(ModelError::NotConfigured(HOW_TO_CONFIGURE.to_string()));
         }
-        settings.check_roles()?;
+        settings.check_roles(known)?;
         // Roles with identical endpoints share one backend (and one connection pool).
         let mut built: Vec<Route> = Vec::new();
         let mut route_for = |endpoint: Endpoint| -> Result<Route, ModelError> {
@@ -86,7 +92,11 @@ impl RoleRouter {
                 routes.insert(role.clone(), route_for(endpoint)?);
             }
         }
-        Ok(RoleRouter { routes, default })
+        Ok(RoleRouter {
+            routes,
+            default,
+            known: known.to_vec(),
+        })
     }
 
     fn route(&self, role: &str) -> Option<&Route> {
@@ -106,10 +116,7 @@ impl RoleRouter {
 
     /// One line per known role and per configured role: "manager -> openai m at url".
     pub fn describe(&self) -> Vec<String> {
-        let mut roles: Vec<String> = crate::settings::ROLES
-            .iter()
-            .map(|r| r.to_string())
-            .collect();
+        let mut roles: Vec<String> = self.known.iter().map(|r| r.to_string()).collect();
         roles.extend(
             self.routes
                 .keys()
@@ -129,14 +136,14 @@ impl RoleRouter {
 
 impl ModelBackend for RoleRouter {
     fn complete(&self, request: &ModelRequest) -> Result<ModelReply, PortError> {
-        match self.route(&request.agent_role) {
+        match self.route(request.agent_role.as_str()) {
             Some(route) => route.backend.complete(request),
             None => Err(PortError::from(ModelError::Config(format!(
-                "no model endpoint for role {:?}: add [models.roles.{}] or [models.default], \
+                "no model endpoint for role \"{}\": add [models.roles.{}] or [models.default], \
                  or set DESKHAND_{}_MODEL_URL",
                 request.agent_role,
                 request.agent_role,
-                request.agent_role.to_ascii_uppercase()
+                request.agent_role.as_str().to_ascii_uppercase()
             )))),
         }
     }

@@ -9,17 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ModelError;
+use deskhand_core::Role;
 
-/// The agent roles that call models, each of which can have its own endpoint.
-pub const ROLES: [&str; 6] = [
-    "manager",
-    "operator",
-    "reflector",
-    "notetaker",
-    "tips",
-    "shortcuts",
-];
+use crate::error::ModelError;
 
 /// Longest image side sent to a model when nothing else is configured.
 pub const DEFAULT_MAX_IMAGE_SIDE: u32 = 1280;
@@ -258,24 +250,24 @@ Configure one in the config file (~/.config/deskhand/config.toml):
   base_url = \"http://127.0.0.1:11434/v1\" # Ollama; or https://api.openai.com/v1, vLLM, llama.cpp, LM Studio
   model = \"qwen2.5vl:7b\"
   api_key_env = \"DESKHAND_API_KEY\"       # the variable holding the key, if one is needed
-and per role, e.g. [models.roles.notetaker] model = \"a-cheaper-model\" \
-(roles: manager, operator, reflector, notetaker, tips, shortcuts).
+and per role, e.g. [models.roles.notetaker] model = \"a-cheaper-model\".
 Or set DESKHAND_MODEL_URL and DESKHAND_MODEL (DESKHAND_MODEL_KIND=anthropic for Anthropic), \
 and DESKHAND_<ROLE>_MODEL_URL / DESKHAND_<ROLE>_MODEL per role.";
 
 impl ModelSettings {
     /// These settings overridden by the process environment (see [`Self::with_env`]).
-    pub fn from_env_over(self) -> Result<ModelSettings, ModelError> {
-        self.with_env(|name| std::env::var(name).ok())
+    pub fn from_env_over(self, roles: &[Role]) -> Result<ModelSettings, ModelError> {
+        self.with_env(|name| std::env::var(name).ok(), roles)
     }
 
     /// These settings overridden by environment values from `get`: DESKHAND_MODEL_URL,
     /// DESKHAND_MODEL and DESKHAND_MODEL_KIND for the default endpoint, and
-    /// DESKHAND_<ROLE>_MODEL_URL, DESKHAND_<ROLE>_MODEL, DESKHAND_<ROLE>_MODEL_KIND per role.
-    /// Empty values count as unset.
+    /// DESKHAND_<ROLE>_MODEL_URL, DESKHAND_<ROLE>_MODEL, DESKHAND_<ROLE>_MODEL_KIND for each
+    /// of `roles`. Empty values count as unset.
     pub fn with_env(
         mut self,
         get: impl Fn(&str) -> Option<String>,
+        roles: &[Role],
     ) -> Result<ModelSettings, ModelError> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let apply = |entry: &mut Option<EndpointSettings>, prefix: &str| {
@@ -293,7 +285,7 @@ impl ModelSettings {
             Ok::<(), ModelError>(())
         };
         apply(&mut self.default, "DESKHAND_MODEL")?;
-        for role in ROLES {
+        for role in roles.iter().map(|r| r.as_str()) {
             let mut entry = self.roles.remove(role);
             apply(
                 &mut entry,
@@ -306,15 +298,14 @@ impl ModelSettings {
         Ok(self)
     }
 
-    /// Refuses role entries that no agent uses (a typo would otherwise be ignored silently).
-    pub fn check_roles(&self) -> Result<(), ModelError> {
-        match self.roles.keys().find(|k| !ROLES.contains(&k.as_str())) {
-            Some(unknown) => Err(ModelError::Config(format!(
-                "unknown role {unknown:?} in [models.roles]: the roles are {}",
-                ROLES.join(", ")
-            ))),
-            None => Ok(()),
+    /// Refuses role entries that are not among `known`, the roles the agents call (a typo
+    /// would otherwise be ignored silently).
+    pub fn check_roles(&self, known: &[Role]) -> Result<(), ModelError> {
+        for name in self.roles.keys() {
+            Role::parse_among(name, known)
+                .map_err(|e| ModelError::Config(format!("{e} (in [models.roles])")))?;
         }
+        Ok(())
     }
 
     /// True when some role has an endpoint with a URL, i.e. something may be sent.
@@ -348,21 +339,22 @@ impl ModelSettings {
     }
 
     /// Role names in a fixed order: the known roles, then any others configured.
-    pub fn role_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ROLES.iter().map(|r| r.to_string()).collect();
-        names.extend(
-            self.roles
-                .keys()
-                .filter(|k| !ROLES.contains(&k.as_str()))
-                .cloned(),
-        );
+    pub fn role_names(&self, known: &[Role]) -> Vec<String> {
+        let mut names: Vec<String> = known.iter().map(|r| r.to_string()).collect();
+        let others: Vec<String> = self
+            .roles
+            .keys()
+            .filter(|k| !names.contains(k))
+            .cloned()
+            .collect();
+        names.extend(others);
         names
     }
 
     /// One line per role, "manager -> openai gpt-4o at https://...", for `deskhand doctor`
     /// and the start of a run; never a key.
-    pub fn describe(&self) -> Vec<String> {
-        self.role_names()
+    pub fn describe(&self, known: &[Role]) -> Vec<String> {
+        self.role_names(known)
             .into_iter()
             .map(|role| match self.endpoint(&role) {
                 Ok(Some(e)) => format!("{role} -> {}", e.describe()),

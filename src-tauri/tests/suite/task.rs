@@ -16,14 +16,7 @@ use super::webdriver::{
     connect, find, private_home, wait_enabled, wait_painted, wait_text, Driver, TIMEOUT,
 };
 
-const ROLES: &[&str] = &[
-    "manager",
-    "operator",
-    "reflector",
-    "notetaker",
-    "tips",
-    "shortcuts",
-];
+use deskhand_host::ROLES;
 const LINE: &str = "hello from the window";
 const SCREENSHOT: &str = "/tmp/deskhand-desktop-task.png";
 const PAGE: &str = "/tmp/deskhand-desktop-task-page.png";
@@ -128,7 +121,10 @@ fn window_runs_a_task_live_and_stops_another() {
     std::env::set_var("DESKHAND_MODEL_URL", server.url());
     std::env::set_var("DESKHAND_MODEL", "default");
     for role in ROLES {
-        std::env::set_var(format!("DESKHAND_{}_MODEL", role.to_uppercase()), role);
+        std::env::set_var(
+            format!("DESKHAND_{}_MODEL", role.as_str().to_uppercase()),
+            role.as_str(),
+        );
     }
     let driver = Driver::start(&home.path().join("tauri-driver.log"));
 

@@ -15,14 +15,7 @@ use serde_json::json;
 
 use super::text;
 
-const ROLES: &[&str] = &[
-    "manager",
-    "operator",
-    "reflector",
-    "notetaker",
-    "tips",
-    "shortcuts",
-];
+use deskhand_host::ROLES;
 
 /// `deskhand run` against the scripted server: every role's model is named after the role.
 pub fn agent_command(data: &Path, server: &ScriptedModelServer, instruction: &str) -> Command {
@@ -34,7 +27,10 @@ pub fn agent_command(data: &Path, server: &ScriptedModelServer, instruction: &st
         .env("DESKHAND_MODEL_URL", server.url())
         .env("DESKHAND_MODEL", "default");
     for role in ROLES {
-        cmd.env(format!("DESKHAND_{}_MODEL", role.to_uppercase()), role);
+        cmd.env(
+            format!("DESKHAND_{}_MODEL", role.as_str().to_uppercase()),
+            role.as_str(),
+        );
     }
     cmd
 }

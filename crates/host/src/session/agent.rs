@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskhand_agents::{AgentConfig, AgentOutcome, AgentPorts, AgentRunner};
+use deskhand_agents::{AgentConfig, AgentOutcome, AgentPorts, AgentRunner, Preset};
 use deskhand_core::ports::{SystemClock, UserPresence};
 use deskhand_core::Event;
 use deskhand_models::{ModelError, RoleRouter};
@@ -26,6 +26,15 @@ impl Deskhand {
         agent_config(&self.config, max_steps)
     }
 
+    /// The preset a run uses: the one asked for by name, else `[agent] preset`, else the
+    /// runtime's default. An unknown name is an error listing the known ones.
+    pub fn preset(&self, name: Option<&str>) -> Result<Preset, HostError> {
+        match name {
+            Some(n) => Preset::parse(n).map_err(HostError::Other),
+            None => Ok(self.agent_config(None).preset),
+        }
+    }
+
     /// Runs an instruction with the agents (Manager, Operator, Action Reflector, Notetaker)
     /// on this desktop, as one recorded run whose progress arrives as events. The kill switch,
     /// `Op::Cancel`, takeover detection, the policy and confirmations work as in command runs.
@@ -34,6 +43,7 @@ impl Deskhand {
         &self,
         instruction: &str,
         max_steps: Option<u32>,
+        preset: Option<&str>,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<AgentOutcome, HostError> {
         if instruction.trim().is_empty() {
@@ -41,13 +51,16 @@ impl Deskhand {
                 "nothing to do: the instruction is empty".into(),
             ));
         }
+        let preset = self.preset(preset)?;
         let router = Arc::new(self.model_router()?);
+        let mut config = self.agent_config(max_steps);
+        config.preset = preset;
         let runner = AgentRunner {
-            config: self.agent_config(max_steps),
+            config,
             cancel: self.cancel.clone(),
         };
         on_event(Event::Notice {
-            message: format!("models: {}", models_in_use(&router)),
+            message: format!("preset {preset}; models: {}", models_in_use(&router)),
         });
         self.with_run_kit(on_event, |kit, on_event| {
             let mut perceptor = crate::perceptor::HostPerceptor::new(self);
@@ -86,6 +99,7 @@ pub fn agent_config(config: &Config, max_steps: Option<u32>) -> AgentConfig {
     c.shortcuts = a.shortcuts.unwrap_or(c.shortcuts);
     c.learn = a.learn.unwrap_or(c.learn);
     c.images = a.images.unwrap_or(c.images);
+    c.preset = a.preset.unwrap_or(c.preset);
     c.settle.max = Duration::from_millis(config.settle_max_ms);
     c
 }
@@ -113,7 +127,7 @@ fn models_in_use(router: &RoleRouter) -> String {
 /// [`HostError::ModelsNotConfigured`] names the config file and the keys and environment
 /// variables to set. Building it sends nothing.
 pub fn model_router(config: &Config) -> Result<RoleRouter, HostError> {
-    match RoleRouter::from_settings(&config.models) {
+    match RoleRouter::from_settings(&config.models, deskhand_agents::ROLES) {
         Ok(router) => Ok(router),
         Err(ModelError::NotConfigured(how)) => {
             let path = config.config_path();

@@ -1,6 +1,7 @@
 //! Shared helpers: endpoints pointing at the scripted server, and requests.
 
 use deskhand_core::ports::{Message, MessagePart, MessageRole, ModelRequest};
+use deskhand_core::Role;
 use deskhand_models::{Endpoint, EndpointKind, EndpointSettings};
 
 /// Settings for an endpoint at `url` with fast retries.
@@ -28,7 +29,7 @@ pub fn text(text: &str) -> MessagePart {
 /// A system prompt and one user message with these parts.
 pub fn request(role: &str, parts: Vec<MessagePart>) -> ModelRequest {
     ModelRequest {
-        agent_role: role.into(),
+        agent_role: Role::parse_among(role, &Role::ALL).unwrap(),
         messages: vec![
             Message {
                 role: MessageRole::System,

@@ -1,6 +1,7 @@
 //! The role router: each role's requests go to its own endpoint.
 
 use deskhand_core::ports::ModelBackend;
+use deskhand_core::Role;
 use deskhand_models::{EndpointKind, ModelError, ModelSettings, RoleRouter};
 use deskhand_testkit::{Reply, ScriptedModelServer};
 
@@ -29,7 +30,7 @@ fn two_roles_go_to_two_models() {
             ..Default::default()
         },
     );
-    let router = RoleRouter::from_settings_with_keys(&models, &|_| None).unwrap();
+    let router = RoleRouter::from_settings_with_keys(&models, &Role::ALL, &|_| None).unwrap();
     assert_eq!(
         router
             .complete(&request("manager", vec![text("a")]))
@@ -84,7 +85,7 @@ fn api_keys_come_from_the_named_variable() {
         ..ModelSettings::default()
     };
     let keys = |name: &str| (name == "MY_KEY_VAR").then(|| "sk-from-env".to_string());
-    let router = RoleRouter::from_settings_with_keys(&models, &keys).unwrap();
+    let router = RoleRouter::from_settings_with_keys(&models, &Role::ALL, &keys).unwrap();
     router
         .complete(&request("manager", vec![text("a")]))
         .unwrap();
@@ -97,9 +98,11 @@ fn api_keys_come_from_the_named_variable() {
 
 #[test]
 fn unconfigured_is_an_error_that_says_how_to_configure() {
-    let models = ModelSettings::default().with_env(|_| None).unwrap();
+    let models = ModelSettings::default()
+        .with_env(|_| None, &Role::ALL)
+        .unwrap();
     assert!(!models.is_configured());
-    let err = RoleRouter::from_settings(&models).unwrap_err();
+    let err = RoleRouter::from_settings(&models, &Role::ALL).unwrap_err();
     assert!(matches!(err, ModelError::NotConfigured(_)), "{err:?}");
     let message = err.to_string();
     for needle in [
@@ -128,7 +131,7 @@ fn a_role_entry_without_any_url_is_refused_with_the_setting_named() {
         "operator".into(),
         settings(EndpointKind::OpenAi, "http://127.0.0.1:9/v1", "o"),
     );
-    let err = RoleRouter::from_settings_with_keys(&models, &|_| None).unwrap_err();
+    let err = RoleRouter::from_settings_with_keys(&models, &Role::ALL, &|_| None).unwrap_err();
     assert!(matches!(err, ModelError::Config(_)), "{err:?}");
     assert!(
         err.to_string()
@@ -144,7 +147,7 @@ fn a_misspelt_role_is_refused() {
         "managr".into(),
         settings(EndpointKind::OpenAi, "http://127.0.0.1:9/v1", "m"),
     );
-    let err = RoleRouter::from_settings_with_keys(&models, &|_| None).unwrap_err();
+    let err = RoleRouter::from_settings_with_keys(&models, &Role::ALL, &|_| None).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("unknown role \"managr\""), "{message}");
     assert!(

@@ -1,5 +1,6 @@
 //! Settings: the config file section, environment overrides, validation.
 
+use deskhand_core::Role;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ fn the_config_file_section_parses_and_roles_inherit_from_the_default() {
     assert_eq!(manager.base_url, "https://api.anthropic.com");
     assert_eq!(manager.api_key_env, "ANTHROPIC_API_KEY");
 
-    let lines = models.describe();
+    let lines = models.describe(&Role::ALL);
     assert_eq!(
         lines[0],
         "manager -> anthropic claude-sonnet at https://api.anthropic.com"
@@ -75,13 +76,16 @@ fn environment_overrides_the_file() {
         toml::from_str("[default]\nbase_url = \"http://file:1/v1\"\nmodel = \"file-model\"\n")
             .unwrap();
     let models = models
-        .with_env(env(&[
-            ("DESKHAND_MODEL_URL", "http://env:2/v1"),
-            ("DESKHAND_NOTETAKER_MODEL", "cheap"),
-            ("DESKHAND_MANAGER_MODEL_URL", "http://strong:3/v1"),
-            ("DESKHAND_MANAGER_MODEL", "strong"),
-            ("DESKHAND_OPERATOR_MODEL", ""),
-        ]))
+        .with_env(
+            env(&[
+                ("DESKHAND_MODEL_URL", "http://env:2/v1"),
+                ("DESKHAND_NOTETAKER_MODEL", "cheap"),
+                ("DESKHAND_MANAGER_MODEL_URL", "http://strong:3/v1"),
+                ("DESKHAND_MANAGER_MODEL", "strong"),
+                ("DESKHAND_OPERATOR_MODEL", ""),
+            ]),
+            &Role::ALL,
+        )
         .unwrap();
     let default = models.endpoint("reflector").unwrap().unwrap();
     assert_eq!(
@@ -107,27 +111,33 @@ fn environment_overrides_the_file() {
 #[test]
 fn environment_alone_configures_an_endpoint() {
     let models = ModelSettings::default()
-        .with_env(env(&[
-            ("DESKHAND_MODEL_URL", "http://127.0.0.1:8080/v1"),
-            ("DESKHAND_MODEL", "local"),
-        ]))
+        .with_env(
+            env(&[
+                ("DESKHAND_MODEL_URL", "http://127.0.0.1:8080/v1"),
+                ("DESKHAND_MODEL", "local"),
+            ]),
+            &Role::ALL,
+        )
         .unwrap();
     assert!(models.is_configured());
     let e = models.endpoint("tips").unwrap().unwrap();
     assert_eq!(e.describe(), "openai local at http://127.0.0.1:8080/v1");
 
     let anthropic = ModelSettings::default()
-        .with_env(env(&[
-            ("DESKHAND_MODEL_KIND", "anthropic"),
-            ("DESKHAND_MODEL", "claude"),
-        ]))
+        .with_env(
+            env(&[
+                ("DESKHAND_MODEL_KIND", "anthropic"),
+                ("DESKHAND_MODEL", "claude"),
+            ]),
+            &Role::ALL,
+        )
         .unwrap();
     assert_eq!(
         anthropic.endpoint("manager").unwrap().unwrap().base_url,
         "https://api.anthropic.com"
     );
     let err = ModelSettings::default()
-        .with_env(env(&[("DESKHAND_MODEL_KIND", "gemini")]))
+        .with_env(env(&[("DESKHAND_MODEL_KIND", "gemini")]), &Role::ALL)
         .unwrap_err();
     assert!(
         err.to_string().contains("\"openai\" or \"anthropic\""),
@@ -138,7 +148,7 @@ fn environment_alone_configures_an_endpoint() {
 #[test]
 fn a_model_name_alone_sends_nothing_anywhere() {
     let models = ModelSettings::default()
-        .with_env(env(&[("DESKHAND_MODEL", "gpt-4o")]))
+        .with_env(env(&[("DESKHAND_MODEL", "gpt-4o")]), &Role::ALL)
         .unwrap();
     assert!(!models.is_configured());
 }

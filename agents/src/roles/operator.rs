@@ -1,40 +1,80 @@
-//! What each role answers: the JSON shapes, their schemas (sent as structured-output hints),
-//! extraction of the JSON from a model's text, and validation against the live screen.
-//! Nothing a model says is executed before it passed [`validate_operator`].
+//! The Operator: one action (or one shortcut call) per step, aimed at an element id from the
+//! screen tree. Its answer is validated against the screen it was given before anything runs.
 
 use std::collections::BTreeMap;
 
-use deskhand_core::ports::Outcome;
-use deskhand_core::{Action, LayoutTree, Monitor, Shortcut, Target};
+use deskhand_core::ports::{Message, ModelRequest};
+use deskhand_core::{Action, LayoutTree, Monitor, Observation, Role, Shortcut, Target, Tip};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::parse::{extract_json, kind};
+use super::prompt::{
+    history_text, screen_parts, section, shortcuts_text, system, text, tips_text, user, ACTIONS,
+};
 use crate::execute::resolve_target;
+use crate::state::Attempt;
 
-/// The Manager's answer.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ManagerReply {
-    /// Its reasoning.
-    #[serde(default)]
-    pub thought: String,
-    /// The overall plan: numbered subgoals.
-    pub plan: String,
-    /// The subgoal to work on now, or "Finished".
-    pub current_subgoal: String,
-    /// Subgoals already achieved.
-    #[serde(default)]
-    pub completed_subgoals: String,
-    /// Whether the Notetaker should record content from the screen for later.
-    #[serde(default)]
-    pub needs_notes: bool,
+/// What the Operator is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The user's instruction.
+    pub instruction: &'a str,
+    /// The Manager's plan.
+    pub plan: &'a str,
+    /// The subgoal to make progress on.
+    pub subgoal: &'a str,
+    /// The Reflector's latest progress note.
+    pub progress: &'a str,
+    /// Tips that apply.
+    pub tips: &'a [Tip],
+    /// Shortcuts it may call (and the only ones a call may name).
+    pub shortcuts: &'a [Shortcut],
+    /// The Notetaker's notes.
+    pub notes: &'a str,
+    /// Every attempt so far (the last five are shown, and the last error).
+    pub history: &'a [Attempt],
+    /// The screen now.
+    pub screen: &'a Observation,
+    /// Whether the Set-of-Marks image is sent.
+    pub images: bool,
 }
 
-impl ManagerReply {
-    /// True when the Manager says the whole instruction is done.
-    pub fn finished(&self) -> bool {
-        let s = self.current_subgoal.trim().trim_end_matches('.');
-        s.eq_ignore_ascii_case("finished")
+/// The Operator's messages.
+pub fn messages(input: &Input<'_>) -> Vec<Message> {
+    let sys = format!(
+        "You are the Operator of Deskhand, an agent that operates a Linux desktop with mouse \
+and keyboard. Choose exactly ONE next action that makes progress on the current subgoal, \
+aimed at an element id from the screen tree, or call ONE of the listed shortcuts. If the \
+current subgoal is already achieved on screen, answer with \"subgoal_complete\": true and no \
+action.\n{ACTIONS}\nShortcut call: \"shortcut\": {{\"name\": \"...\", \"arguments\": \
+{{\"param\": \"value\"}}}}.\nAnswer with one JSON object only: {{\"thought\": \"...\", \
+\"action\": {{...}}, \"description\": \"what you expect to happen\"}}."
+    );
+    let mut body = section("User instruction", input.instruction);
+    body += &section("Overall plan", input.plan);
+    body += &section("Current subgoal", input.subgoal);
+    body += &section("Progress", input.progress);
+    body += &section("Tips", &tips_text(input.tips));
+    body += &section("Shortcuts", &shortcuts_text(input.shortcuts));
+    body += &section("Important notes", input.notes);
+    body += &section("Recent actions", &history_text(input.history, 5));
+    if let Some(last) = input.history.last() {
+        if !last.error.is_empty() {
+            body += &section(
+                "The last action did not work",
+                &format!("{} -> {}", last.action, last.error),
+            );
+        }
     }
+    let mut parts = vec![text(body)];
+    parts.extend(screen_parts(input.screen, input.images, "Current screen"));
+    vec![system(&sys), user(parts)]
+}
+
+/// The Operator's request.
+pub fn request(input: &Input<'_>) -> ModelRequest {
+    super::request(Role::Operator, messages(input), schema())
 }
 
 /// A shortcut call by the Operator.
@@ -49,7 +89,7 @@ pub struct ShortcutCall {
 
 /// The Operator's answer, as sent.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-struct RawOperatorReply {
+struct RawReply {
     #[serde(default)]
     thought: String,
     #[serde(default)]
@@ -75,7 +115,7 @@ pub enum Decision {
 
 /// The Operator's answer, validated.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OperatorReply {
+pub struct Reply {
     /// Its reasoning.
     pub thought: String,
     /// What it expects the step to do.
@@ -84,151 +124,17 @@ pub struct OperatorReply {
     pub decision: Decision,
 }
 
-/// The Action Reflector's answer.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ReflectorReply {
-    /// A, B or C.
-    pub outcome: Outcome,
-    /// What went wrong, for B and C.
-    #[serde(default)]
-    pub error_description: String,
-    /// Progress towards the subgoal and the instruction.
-    #[serde(default)]
-    pub progress: String,
-    /// Whether the current subgoal is now achieved.
-    #[serde(default)]
-    pub subgoal_done: bool,
-}
-
-/// The Notetaker's answer.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct NotetakerReply {
-    /// All notes so far, updated.
-    pub notes: String,
-}
-
-/// A lesson proposed by the tips reflector.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ProposedTip {
-    /// The application, lower case, or empty for any.
-    #[serde(default)]
-    pub app: String,
-    /// The lesson.
-    pub text: String,
-}
-
-/// The tips reflector's answer.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TipsReply {
-    /// New lessons.
-    #[serde(default)]
-    pub tips: Vec<ProposedTip>,
-}
-
-/// The shortcuts reflector's answer.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ShortcutsReply {
-    /// New shortcuts.
-    #[serde(default)]
-    pub shortcuts: Vec<Shortcut>,
-}
-
-/// Finds the JSON object in a model's text: the whole text, a fenced block, or the first
-/// balanced `{...}` in prose.
-pub fn extract_json(text: &str) -> Result<Value, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err("the answer is empty".into());
-    }
-    if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
-        return object(v);
-    }
-    let mut last_error = String::from("no JSON object found in the answer");
-    let bytes = trimmed.as_bytes();
-    let mut start = 0;
-    while let Some(offset) = trimmed[start..].find('{') {
-        let open = start + offset;
-        match balanced_end(&bytes[open..]) {
-            Some(len) => {
-                let candidate = &trimmed[open..open + len];
-                match serde_json::from_str::<Value>(candidate) {
-                    Ok(v) => return object(v),
-                    Err(e) => last_error = format!("invalid JSON: {e}"),
-                }
-            }
-            None => {
-                last_error = "the JSON object is not closed".into();
-            }
-        }
-        start = open + 1;
-    }
-    Err(last_error)
-}
-
-fn object(v: Value) -> Result<Value, String> {
-    if v.is_object() {
-        Ok(v)
-    } else {
-        Err(format!("expected a JSON object, got {}", kind(&v)))
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Length of the balanced object starting at `s[0] == b'{'`, strings and escapes respected.
-fn balanced_end(s: &[u8]) -> Option<usize> {
-    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
-    for (i, &c) in s.iter().enumerate() {
-        if in_str {
-            match (esc, c) {
-                (true, _) => esc = false,
-                (false, b'\\') => esc = true,
-                (false, b'"') => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'{' => depth += 1,
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Parses a reply into a role's shape.
-pub fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
-    let v = extract_json(text)?;
-    serde_json::from_value(v).map_err(|e| format!("the JSON does not match the schema: {e}"))
-}
-
 /// Parses and validates the Operator's answer against the screen it was given: the action
 /// must be well formed and valid, its node ids must exist in `tree`, its points must be on a
 /// monitor, and a shortcut must be one of `offered` with exactly its parameters.
-pub fn validate_operator(
+pub fn validate(
     text: &str,
     tree: &LayoutTree,
     monitors: &[Monitor],
     offered: &[Shortcut],
-) -> Result<OperatorReply, String> {
+) -> Result<Reply, String> {
     let v = extract_json(text)?;
-    let raw: RawOperatorReply = serde_json::from_value(v)
+    let raw: RawReply = serde_json::from_value(v)
         .map_err(|e| format!("the JSON does not match the schema: {e}"))?;
     let decision = match (raw.action, raw.shortcut, raw.subgoal_complete) {
         (Some(a), None, _) if !a.is_null() => Decision::Act(validate_action(a, tree, monitors)?),
@@ -248,7 +154,7 @@ pub fn validate_operator(
             )
         }
     };
-    Ok(OperatorReply {
+    Ok(Reply {
         thought: raw.thought,
         description: raw.description,
         decision,
@@ -329,23 +235,8 @@ fn validate_call(
     Ok((s.clone(), args))
 }
 
-/// JSON schema of the Manager's answer.
-pub fn manager_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "thought": {"type": "string"},
-            "plan": {"type": "string"},
-            "current_subgoal": {"type": "string"},
-            "completed_subgoals": {"type": "string"},
-            "needs_notes": {"type": "boolean"}
-        },
-        "required": ["thought", "plan", "current_subgoal"]
-    })
-}
-
 /// JSON schema of the Operator's answer.
-pub fn operator_schema() -> Value {
+pub fn schema() -> Value {
     json!({
         "type": "object",
         "properties": {
@@ -363,83 +254,6 @@ pub fn operator_schema() -> Value {
             "subgoal_complete": {"type": "boolean"}
         },
         "required": ["thought"]
-    })
-}
-
-/// JSON schema of the Action Reflector's answer.
-pub fn reflector_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "outcome": {"type": "string", "enum": ["A", "B", "C"]},
-            "error_description": {"type": "string"},
-            "progress": {"type": "string"},
-            "subgoal_done": {"type": "boolean"}
-        },
-        "required": ["outcome", "error_description", "progress", "subgoal_done"]
-    })
-}
-
-/// JSON schema of the Notetaker's answer.
-pub fn notetaker_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {"notes": {"type": "string"}},
-        "required": ["notes"]
-    })
-}
-
-/// JSON schema of the tips reflector's answer.
-pub fn tips_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "tips": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"app": {"type": "string"}, "text": {"type": "string"}},
-                    "required": ["text"]
-                }
-            }
-        },
-        "required": ["tips"]
-    })
-}
-
-/// JSON schema of the shortcuts reflector's answer.
-pub fn shortcuts_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "shortcuts": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "app": {"type": "string"},
-                        "description": {"type": "string"},
-                        "parameters": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "name": {"type": "string"},
-                                    "description": {"type": "string"}
-                                },
-                                "required": ["name"]
-                            }
-                        },
-                        "precondition": {"type": "string"},
-                        "requires": {"type": "string"},
-                        "steps": {"type": "array", "items": {"type": "string"}}
-                    },
-                    "required": ["name", "description", "steps"]
-                }
-            }
-        },
-        "required": ["shortcuts"]
     })
 }
 
@@ -490,9 +304,9 @@ mod tests {
         }]
     }
 
-    fn check(text: &str) -> Result<OperatorReply, String> {
+    fn check(text: &str) -> Result<Reply, String> {
         let (tree, monitors) = screen();
-        validate_operator(text, &tree, &monitors, &offered())
+        validate(text, &tree, &monitors, &offered())
     }
 
     #[test]
@@ -629,20 +443,5 @@ mod tests {
                 Ok(reply) => panic!("{name}: validated as {reply:?}"),
             }
         }
-    }
-
-    #[test]
-    fn other_roles_reject_what_does_not_fit_their_schema() {
-        assert!(parse::<ReflectorReply>(
-            r#"{"outcome":"D","error_description":"","progress":"","subgoal_done":false}"#
-        )
-        .is_err());
-        assert!(parse::<ReflectorReply>(r#"{"error_description":"x"}"#).is_err());
-        let r: ReflectorReply = parse(r#"Verdict: {"outcome":"B","error_description":"menu closed","progress":"","subgoal_done":false}"#).unwrap();
-        assert_eq!(r.outcome, Outcome::B);
-        assert!(parse::<ManagerReply>(r#"{"thought":"x"}"#).is_err());
-        let m: ManagerReply =
-            parse(r#"{"thought":"x","plan":"1. a","current_subgoal":"Finished."}"#).unwrap();
-        assert!(m.finished());
     }
 }

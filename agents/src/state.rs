@@ -1,7 +1,9 @@
 //! What the roles share during a run (Mobile-Agent-E's information pool).
 
 use deskhand_core::ports::Outcome;
-use deskhand_core::{Shortcut, Tip};
+use deskhand_core::{Observation, Shortcut, Tip};
+
+use crate::roles::{experience, manager, notetaker, operator};
 
 /// One attempted step, for the history the roles see.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,5 +80,83 @@ impl RunState {
             self.failures_in_row,
             failed.join("\n")
         ))
+    }
+
+    /// What the Manager is shown of the pool (with the stuck block, when there is one).
+    pub fn manager_input<'a>(
+        &'a self,
+        stuck: Option<&'a str>,
+        screen: &'a Observation,
+        images: bool,
+    ) -> manager::Input<'a> {
+        manager::Input {
+            instruction: &self.instruction,
+            tips: &self.tips,
+            shortcuts: &self.shortcuts,
+            plan: &self.plan,
+            subgoal: &self.subgoal,
+            completed: &self.completed,
+            progress: &self.progress,
+            history: &self.history,
+            notes: &self.notes,
+            stuck,
+            screen,
+            images,
+        }
+    }
+
+    /// What the Operator is shown of the pool.
+    pub fn operator_input<'a>(
+        &'a self,
+        screen: &'a Observation,
+        images: bool,
+    ) -> operator::Input<'a> {
+        operator::Input {
+            instruction: &self.instruction,
+            plan: &self.plan,
+            subgoal: &self.subgoal,
+            progress: &self.progress,
+            tips: &self.tips,
+            shortcuts: &self.shortcuts,
+            notes: &self.notes,
+            history: &self.history,
+            screen,
+            images,
+        }
+    }
+
+    /// What the Notetaker is shown of the pool.
+    pub fn notetaker_input<'a>(&'a self, screen: &'a Observation) -> notetaker::Input<'a> {
+        notetaker::Input {
+            instruction: &self.instruction,
+            plan: &self.plan,
+            subgoal: &self.subgoal,
+            notes: &self.notes,
+            screen,
+        }
+    }
+
+    /// What the tips reflector is shown of the pool after the run.
+    pub fn tips_input<'a>(
+        &'a self,
+        status: &'a str,
+        summary: &'a str,
+        existing: &'a [Tip],
+    ) -> experience::TipsInput<'a> {
+        experience::TipsInput {
+            instruction: &self.instruction,
+            status,
+            summary,
+            history: &self.history,
+            existing,
+        }
+    }
+
+    /// The commands of the steps judged A, in order (what a shortcut could repeat).
+    pub fn commands(&self) -> Vec<String> {
+        self.history
+            .iter()
+            .filter_map(|a| a.command.clone())
+            .collect()
     }
 }
