@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use deskhand_core::command::Command;
 use deskhand_core::{Action, LayoutTree, Shortcut, Target};
 
 /// Escapes a value for a quoted command argument.
@@ -58,51 +57,10 @@ fn is_param_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Checks a proposed shortcut before it is stored: a snake_case name, at least one step,
-/// parameters declared exactly as used, and every step (filled with sample values) a valid
-/// command.
+/// Checks a proposed shortcut before it is stored, by the one rule set
+/// ([`Shortcut::check`]) the memory applies too.
 pub fn check(shortcut: &Shortcut) -> Result<(), String> {
-    let name_ok = !shortcut.name.is_empty()
-        && shortcut
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !name_ok {
-        return Err(format!("name {:?} is not snake_case", shortcut.name));
-    }
-    if shortcut.steps.is_empty() {
-        return Err(format!("shortcut {} has no steps", shortcut.name));
-    }
-    let sample: BTreeMap<String, String> = shortcut
-        .parameters
-        .iter()
-        .map(|p| (p.name.clone(), "x".to_string()))
-        .collect();
-    let filled = fill(shortcut, &sample)?;
-    for p in &shortcut.parameters {
-        let used = shortcut
-            .steps
-            .iter()
-            .any(|s| s.contains(&format!("{{{}}}", p.name)));
-        if !used {
-            return Err(format!(
-                "parameter {:?} of {} is not used by any step",
-                p.name, shortcut.name
-            ));
-        }
-    }
-    for (step, text) in shortcut.steps.iter().zip(&filled) {
-        let command = Command::parse(text).map_err(|e| format!("step {step:?}: {e}"))?;
-        if let Command::Direct(a) = &command {
-            if a.is_terminal() || matches!(a, Action::AskUser { .. }) {
-                return Err(format!(
-                    "step {step:?}: {} cannot be part of a shortcut",
-                    a.kind()
-                ));
-            }
-        }
-    }
-    Ok(())
+    shortcut.check()
 }
 
 /// Role words the command language accepts before a label, for a node's role.
@@ -183,6 +141,7 @@ pub fn as_command(action: &Action, tree: &LayoutTree) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use deskhand_core::command::Command;
     use deskhand_core::ShortcutParam;
 
     fn save_as() -> Shortcut {
@@ -225,10 +184,14 @@ mod tests {
         assert!(check(&save_as()).is_ok());
         let mut unused = save_as();
         unused.steps[1] = "type 'x'".into();
-        assert!(check(&unused).unwrap_err().contains("not used"));
+        assert!(check(&unused)
+            .unwrap_err()
+            .contains("declared but no step uses"));
         let mut undeclared = save_as();
         undeclared.steps.push("type '{other}'".into());
-        assert!(check(&undeclared).unwrap_err().contains("no argument"));
+        assert!(check(&undeclared)
+            .unwrap_err()
+            .contains("{other} is used in the steps but not declared"));
         let mut bad = save_as();
         bad.steps.push("explode 'x'".into());
         assert!(check(&bad).is_err());

@@ -84,81 +84,9 @@ fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" OR "))
 }
 
-fn is_snake_case(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.ends_with('_')
-        && !name.contains("__")
-}
-
-fn is_identifier(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The `{param}` placeholders of a step, in order.
-fn placeholders(step: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = step;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { break };
-        let name = &after[..close];
-        if is_identifier(name) {
-            out.push(name);
-            rest = &after[close + 1..];
-        } else {
-            rest = after;
-        }
-    }
-    out
-}
-
-/// Checks a shortcut before it is stored: a snake_case name, at least one step, and
-/// parameters that are exactly the `{placeholders}` its steps use.
+/// Checks a shortcut before it is stored, by the one rule set ([`Shortcut::check`]).
 pub fn validate_shortcut(s: &Shortcut) -> Result<(), PortError> {
-    let mut problems = Vec::new();
-    if !is_snake_case(&s.name) {
-        problems.push("the name must be snake_case (like \"save_as\")".to_string());
-    }
-    if s.steps.is_empty() {
-        problems.push("it has no steps".to_string());
-    }
-    for (i, step) in s.steps.iter().enumerate() {
-        if step.trim().is_empty() {
-            problems.push(format!("step {} is empty", i + 1));
-        }
-    }
-    let mut declared = BTreeSet::new();
-    for p in &s.parameters {
-        if !is_identifier(&p.name) {
-            problems.push(format!("parameter name {:?} is not an identifier", p.name));
-        } else if !declared.insert(p.name.as_str()) {
-            problems.push(format!("parameter {:?} is declared twice", p.name));
-        }
-    }
-    let used: BTreeSet<&str> = s.steps.iter().flat_map(|s| placeholders(s)).collect();
-    for u in used.difference(&declared) {
-        problems.push(format!(
-            "{{{u}}} is used in the steps but not declared as a parameter"
-        ));
-    }
-    for d in declared.difference(&used) {
-        problems.push(format!(
-            "parameter {d:?} is declared but no step uses {{{d}}}"
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(PortError::invalid(format!(
-            "shortcut {:?}: {}",
-            s.name,
-            problems.join("; ")
-        )))
-    }
+    s.check().map_err(PortError::invalid)
 }
 
 fn app_key(app: &str) -> String {
@@ -754,15 +682,5 @@ mod tests {
             Some("\"click\" OR \"save\" OR \"now\" OR \"and\" OR \"not\" OR \"x\"".into())
         );
         assert_eq!(fts_query(" ?! "), None);
-        assert_eq!(
-            placeholders("type \"{text}\" then {x1} {not a param} {}"),
-            vec!["text", "x1"]
-        );
-        assert!(
-            is_snake_case("save_as2")
-                && !is_snake_case("SaveAs")
-                && !is_snake_case("save_")
-                && !is_snake_case("")
-        );
     }
 }

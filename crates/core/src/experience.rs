@@ -163,6 +163,94 @@ pub struct ModelCallRecord {
     pub error: Option<String>,
 }
 
+fn is_snake_case(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The `{param}` placeholders of a step, in order.
+pub fn placeholders(step: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = step;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let name = &after[..close];
+        if is_identifier(name) {
+            out.push(name);
+            rest = &after[close + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    out
+}
+
+impl Shortcut {
+    /// The one rule set for a shortcut, used before it is stored and before it is offered: a
+    /// snake_case name; at least one step and none empty; parameters that are identifiers,
+    /// declared once, and exactly the `{placeholders}` the steps use; and every step, filled
+    /// with sample values, a `deskhand do` command. All problems are named at once.
+    pub fn check(&self) -> Result<(), String> {
+        use std::collections::BTreeSet;
+        let mut problems = Vec::new();
+        if !is_snake_case(&self.name) {
+            problems.push("the name must be snake_case (like \"save_as\")".to_string());
+        }
+        if self.steps.is_empty() {
+            problems.push("it has no steps".to_string());
+        }
+        let mut declared = BTreeSet::new();
+        for p in &self.parameters {
+            if !is_identifier(&p.name) {
+                problems.push(format!("parameter name {:?} is not an identifier", p.name));
+            } else if !declared.insert(p.name.as_str()) {
+                problems.push(format!("parameter {:?} is declared twice", p.name));
+            }
+        }
+        let used: BTreeSet<&str> = self.steps.iter().flat_map(|s| placeholders(s)).collect();
+        for u in used.difference(&declared) {
+            problems.push(format!(
+                "{{{u}}} is used in the steps but not declared as a parameter"
+            ));
+        }
+        for d in declared.difference(&used) {
+            problems.push(format!(
+                "parameter {d:?} is declared but no step uses {{{d}}}"
+            ));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.trim().is_empty() {
+                problems.push(format!("step {} is empty", i + 1));
+                continue;
+            }
+            let mut sample = step.clone();
+            for d in &declared {
+                sample = sample.replace(&format!("{{{d}}}"), "x");
+            }
+            // The command language has no verb for done, fail or ask_user: a step that parses
+            // is an action a shortcut may take.
+            if let Err(e) = crate::command::Command::parse(&sample) {
+                problems.push(format!("step {} ({step:?}): {e}", i + 1));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("shortcut {:?}: {}", self.name, problems.join("; ")))
+        }
+    }
+}
+
 /// Tips, shortcuts and the model-call log.
 pub trait Experience: Send {
     /// Tips for an app (and app-independent ones) most relevant to a query, best first.
@@ -187,4 +275,55 @@ pub trait Experience: Send {
     fn record_call(&mut self, run: i64, call: &ModelCallRecord) -> Result<(), PortError>;
     /// The model calls of a run, in order.
     fn calls(&self, run: i64) -> Result<Vec<ModelCallRecord>, PortError>;
+}
+
+#[cfg(test)]
+mod shortcut_rules {
+    use super::*;
+
+    fn save_as() -> Shortcut {
+        Shortcut {
+            id: 0,
+            name: "save_as".into(),
+            app: "mousepad".into(),
+            description: "save under a name".into(),
+            parameters: vec![ShortcutParam {
+                name: "file".into(),
+                description: String::new(),
+            }],
+            precondition: String::new(),
+            requires: None,
+            steps: vec!["key ctrl+shift+s".into(), "type \"{file}\"".into()],
+            source_run: None,
+            uses: 0,
+            successes: 0,
+        }
+    }
+
+    #[test]
+    fn names_placeholders_and_steps_follow_one_rule_set() {
+        assert_eq!(
+            placeholders("type \"{text}\" then {x1} {not a param} {}"),
+            vec!["text", "x1"]
+        );
+        assert!(
+            is_snake_case("save_as2")
+                && !is_snake_case("SaveAs")
+                && !is_snake_case("save_")
+                && !is_snake_case("")
+        );
+        assert_eq!(save_as().check(), Ok(()));
+        let mut bad = save_as();
+        bad.name = "Save As".into();
+        bad.steps.push("explode 'x'".into());
+        bad.steps.push("type '{other}'".into());
+        let err = bad.check().unwrap_err();
+        for says in [
+            "snake_case",
+            "step 3 (\"explode 'x'\")",
+            "{other} is used in the steps but not declared",
+        ] {
+            assert!(err.contains(says), "{says}: {err}");
+        }
+    }
 }
