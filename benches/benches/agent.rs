@@ -186,6 +186,12 @@ fn script_save_task(server: &ScriptedModelServer, line: &str, path: &Path, refle
         }),
     );
     server.responder(
+        "notetaker",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            Reply::json(&json!({"notes": "the document holds the line"}))
+        }),
+    );
+    server.responder(
         "tips",
         Box::new(|_req: &RecordedRequest, _turn| {
             Reply::json(&json!({"tips": [
@@ -470,7 +476,14 @@ fn step_overhead(c: &mut Criterion) {
 }
 
 /// One run of the save-as task on a fresh mousepad; prints its figures.
-fn save_as_run(data: &Path, files: &Path, name: &str, line: &str, reflector_done: bool) {
+fn save_as_run(
+    data: &Path,
+    files: &Path,
+    name: &str,
+    line: &str,
+    reflector_done: bool,
+    preset: Option<&str>,
+) {
     let session = deskhand_testkit::start_mousepad().unwrap();
     let path = files.join(format!("{name}.txt"));
     let server = ScriptedModelServer::start().unwrap();
@@ -480,7 +493,7 @@ fn save_as_run(data: &Path, files: &Path, name: &str, line: &str, reflector_done
         .run_agent(
             &format!("Write the line '{line}' and save it as {}", path.display()),
             Some(15),
-            None,
+            preset,
             &mut |_| {},
         )
         .unwrap();
@@ -500,8 +513,9 @@ fn save_as_run(data: &Path, files: &Path, name: &str, line: &str, reflector_done
     let saved = std::fs::read_to_string(&path).unwrap_or_default();
     let images: usize = server.requests().iter().map(|r| r.images).sum();
     eprintln!(
-        "save_as {name}: status {:?} ({}); file saved: {}; {} acted steps ({} step records, \
+        "save_as {name} (preset {}): status {:?} ({}); file saved: {}; {} acted steps ({} step records, \
          shortcut used: {})",
+        preset.unwrap_or("deskhand"),
         out.status,
         out.summary,
         saved.trim_end() == line,
@@ -561,9 +575,27 @@ fn save_as_scenario(_c: &mut Criterion) {
             &first,
             "hello from the agent",
             done,
+            None,
         );
-        save_as_run(data.path(), files.path(), &second, "a second line", done);
+        save_as_run(
+            data.path(),
+            files.path(),
+            &second,
+            "a second line",
+            done,
+            None,
+        );
     }
+    // The same task in the paper's loop: four roles every step, no learned shortcut.
+    let data = tempfile::tempdir().unwrap();
+    save_as_run(
+        data.path(),
+        files.path(),
+        "paper-first",
+        "hello from the agent",
+        true,
+        Some("mobile-agent-e"),
+    );
 }
 
 criterion_group!(benches, step_overhead, save_as_scenario);

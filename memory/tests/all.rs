@@ -6,46 +6,12 @@
     clippy::print_stderr
 )]
 
-use deskhand_core::ports::{
-    ActionEffect, GateDecision, MemoryStore, RunStatus, StepRecord, Verdict,
-};
-use deskhand_core::{Action, KeyChord, Point, Rect};
+use deskhand_core::ports::{MemoryStore, RunStatus};
 use deskhand_memory::SqliteMemory;
 
 mod suite;
 
-pub(crate) fn step(index: u32) -> StepRecord {
-    StepRecord {
-        index,
-        request: "key ctrl+s".into(),
-        action: Some(Action::Key {
-            chord: KeyChord::parse("ctrl+s").unwrap(),
-        }),
-        point: Some(Point::new(1.5, 2.0)),
-        target: Some("push button \"Save\" (a3)".into()),
-        ok: true,
-        error: None,
-        screenshot: Some("/tmp/x.png".into()),
-        effect: Some(ActionEffect {
-            changed: Some(Rect::new(1, 2, 3, 4)),
-            settle_ms: 55,
-            stable: true,
-            text_verified: Some(true),
-            focus_moved: true,
-            target_in_front: Some(false),
-        }),
-        policy: Some(GateDecision {
-            verdict: Verdict::Allow,
-            rule: "default".into(),
-            reason: "no rule matched".into(),
-            shown: "key \"ctrl+s\"".into(),
-        }),
-        perceive_ms: 12,
-        act_ms: 34,
-        started_ms: 1000 + i64::from(index),
-        agent: None,
-    }
-}
+pub(crate) use suite::records::step;
 
 #[test]
 fn runs_and_steps_round_trip_through_the_file() {

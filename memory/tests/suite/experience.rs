@@ -1,13 +1,12 @@
 //! Tips, shortcuts, the model-call log, agent step info, migrations and export/import on real
 //! SQLite files.
 
-use deskhand_core::experience::{Experience, ModelCallRecord, Shortcut, ShortcutParam, Tip};
-use deskhand_core::ports::{
-    AgentStepInfo, MemoryStore, ModuleTimes, Outcome, RunStatus, TokenUsage,
-};
+use deskhand_core::experience::{Experience, Shortcut, ShortcutParam, Tip};
+use deskhand_core::ports::{MemoryStore, RunStatus};
 use deskhand_core::PortErrorKind;
 use deskhand_memory::{ExperienceExport, SqliteMemory};
 
+use super::records::{agent_info, call};
 use crate::step;
 
 fn tip(app: &str, text: &str) -> Tip {
@@ -41,51 +40,6 @@ fn shortcut(app: &str, name: &str, description: &str) -> Shortcut {
         source_run: Some(1),
         uses: 0,
         successes: 0,
-    }
-}
-
-pub(crate) fn agent_info(i: u32) -> AgentStepInfo {
-    AgentStepInfo {
-        subgoal: format!("subgoal {i}"),
-        thought: "the Save button is at the top".into(),
-        shortcut: i.is_multiple_of(2).then(|| "save_as".into()),
-        outcome: Some(if i.is_multiple_of(3) {
-            Outcome::A
-        } else {
-            Outcome::C
-        }),
-        error_description: "nothing changed".into(),
-        progress: "half done".into(),
-        calls: 2,
-        usage: TokenUsage {
-            prompt: 1000 + i,
-            completion: 50,
-        },
-        times: ModuleTimes {
-            perceive: 10,
-            retrieve: 1,
-            manager: 0,
-            operator: 300,
-            act: 40,
-            reflect: 200,
-            total: 560,
-        },
-        marks_screenshot: Some(format!("/tmp/marks-{i}.png")),
-    }
-}
-
-pub(crate) fn call(step: u32, role: &str) -> ModelCallRecord {
-    ModelCallRecord {
-        step,
-        role: role.into(),
-        prompt: format!("[{{\"role\":\"user\",\"content\":\"step {step} {role}\"}}]"),
-        reply: "{\"action\":\"key\"}".into(),
-        usage: TokenUsage {
-            prompt: 900 + step,
-            completion: 30,
-        },
-        ms: 250,
-        error: (role == "reflector").then(|| "schema: missing field".into()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! A process killed with SIGKILL while it records steps and model calls leaves a database that
 //! passes `PRAGMA integrity_check`, whose run is marked interrupted, and whose every recorded
-//! step and call is complete. The writer is this test binary run again as a child.
+//! step and call is complete. The writer is the
+//! `kill_writer` example, run as a child.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -9,34 +10,20 @@ use deskhand_core::experience::Experience;
 use deskhand_core::ports::{MemoryStore, RunStatus};
 use deskhand_memory::SqliteMemory;
 
-use super::experience::{agent_info, call};
-use crate::step;
+use super::records::{agent_step, call, KILL_DB_ENV, KILL_ROLES as ROLES};
 
-const CHILD_ENV: &str = "DESKHAND_MEMORY_KILL_CHILD";
-const ROLES: [&str; 2] = ["operator", "reflector"];
-
-fn agent_step(i: u32) -> deskhand_core::ports::StepRecord {
-    let mut s = step(i);
-    s.agent = Some(agent_info(i));
-    s
-}
-
-/// The writer: only does something when run as the child of the test below.
-#[test]
-fn sigkill_child_writer() {
-    let Some(path) = std::env::var_os(CHILD_ENV) else {
-        return;
-    };
-    let mut m = SqliteMemory::open(std::path::Path::new(&path)).unwrap();
-    let run = m.start_run("killed mid-run", 1).unwrap();
-    // Bounded: the parent kills it long before the end.
-    for i in 0..200_000 {
-        m.record_step(run, &agent_step(i)).unwrap();
-        for role in ROLES {
-            m.record_call(run, &call(i, role)).unwrap();
-        }
-        println!("recorded {i}");
-    }
+/// The writer example, built beside this test binary (`cargo test` and nextest build the
+/// package's examples).
+fn writer() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join("examples").join("kill_writer");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p deskhand-memory --example kill_writer`",
+        path.display()
+    );
+    path
 }
 
 struct KillOnDrop(Child);
@@ -52,14 +39,8 @@ impl Drop for KillOnDrop {
 fn a_writer_killed_with_sigkill_leaves_a_consistent_database() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deskhand.db");
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "suite::kill::sigkill_child_writer",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, &path)
+    let child = Command::new(writer())
+        .env(KILL_DB_ENV, &path)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

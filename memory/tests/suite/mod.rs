@@ -1,2 +1,3 @@
 mod experience;
 mod kill;
+pub(crate) mod records;
