@@ -1,7 +1,5 @@
 //! Text-line recognition with PP-OCRv6 small on text rendered by ImageMagick.
 
-use std::time::Instant;
-
 use deskhand_core::geometry::{Frame, Monitor, Rect};
 use deskhand_core::ports::Ocr;
 use deskhand_inference::{default_cache_dir, ModelPaths, RecognizerOptions, TextRecognizer};
@@ -100,51 +98,4 @@ fn bad_buffers_are_invalid_input() {
     let err = rec.recognize_rgba(10, 10, &[0; 12]).unwrap_err();
     let port: deskhand_core::PortError = err.into();
     assert_eq!(port.kind, deskhand_core::PortErrorKind::InvalidInput);
-}
-
-/// Prints the time per line; run with
-/// `cargo test --release -p deskhand-inference --test all timing -- --nocapture`.
-#[test]
-
-fn timing_per_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let render_all = |texts: &[&str], set: &str| -> Vec<image::RgbImage> {
-        let rgb = |(i, t): (usize, &&str)| {
-            let img = render_label(dir.path(), &format!("t{set}-{i}"), t, 16, 4);
-            image::DynamicImage::ImageRgba8(img).to_rgb8()
-        };
-        texts.iter().enumerate().map(rgb).collect()
-    };
-    let short = ["OK", "File", "Edit", "Cancel", "Help", "View"];
-    let sets = [
-        ("lines (16pt)", render_all(LINES, "l"), LINES),
-        ("words (16pt)", render_all(&short, "w"), &short[..]),
-    ];
-    let options = |batch_size, min_width| RecognizerOptions {
-        batch_size,
-        min_width,
-        ..Default::default()
-    };
-    for (batch, min_width) in [(1, 320), (6, 320), (1, 128), (6, 128), (1, 64)] {
-        let paths = ModelPaths::from_cache_dir(default_cache_dir());
-        let rec = TextRecognizer::new(&paths, options(batch, min_width)).unwrap();
-        for (set, imgs, truth) in &sets {
-            let warm = rec.recognize_images(imgs).unwrap();
-            let rounds = 5;
-            let start = Instant::now();
-            for _ in 0..rounds {
-                assert_eq!(rec.recognize_images(imgs).unwrap().len(), imgs.len());
-            }
-            let ms = start.elapsed().as_secs_f64() * 1000.0 / (rounds * imgs.len()) as f64;
-            let exact = warm
-                .iter()
-                .zip(truth.iter())
-                .filter(|((t, _), l)| t == *l)
-                .count();
-            let n = imgs.len();
-            eprintln!(
-                "rec batch {batch}, min_width {min_width}, {set}: {ms:.1} ms per line, {exact}/{n} exact"
-            );
-        }
-    }
 }
