@@ -110,6 +110,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         INSERT INTO shortcuts_fts(rowid, name, description, precondition)
             VALUES (new.id, new.name, new.description, new.precondition);
     END;",
+    // 8: who owns a running run (pid and the process's start time), so that only runs whose
+    // process is gone are marked interrupted.
+    "ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+     ALTER TABLE runs ADD COLUMN owner_start INTEGER;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

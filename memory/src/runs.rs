@@ -16,6 +16,25 @@ pub struct SqliteMemory {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     interrupted: usize,
+    /// Runs this store started and has not finished.
+    open_runs: Vec<i64>,
+}
+
+/// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the
+/// pid it names one process, even after the pid is reused. `None` when it is gone.
+fn process_start(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces; fields count from after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True when the process that recorded itself as a run's owner still runs.
+fn owner_alive(pid: Option<i64>, start: Option<i64>) -> bool {
+    match (pid.and_then(|p| u32::try_from(p).ok()), start) {
+        (Some(pid), Some(start)) => process_start(pid) == Some(start),
+        _ => false,
+    }
 }
 
 impl SqliteMemory {
@@ -52,20 +71,33 @@ impl SqliteMemory {
             });
         }
         migrate(&mut conn).map_err(err)?;
-        let interrupted = conn
-            .execute(
-                "UPDATE runs SET status = 'interrupted', summary = 'the process ended during the run' WHERE status = 'running'",
-                [],
-            )
-            .map_err(err)?;
+        // A run another live process is recording stays running; one whose process is gone
+        // (killed, crashed) is marked interrupted.
+        let running: Vec<(i64, Option<i64>, Option<i64>)> = {
+            let mut stmt = conn
+                .prepare("SELECT id, owner_pid, owner_start FROM runs WHERE status = 'running'")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)?
+        };
+        let mut interrupted = 0;
+        for (id, pid, start) in running {
+            if !owner_alive(pid, start) {
+                interrupted += mark_interrupted(&conn, id).map_err(err)?;
+            }
+        }
         Ok(SqliteMemory {
             conn,
             path: path.to_path_buf(),
             interrupted,
+            open_runs: Vec::new(),
         })
     }
 
-    /// How many runs were found interrupted when the store was opened.
+    /// How many runs were found interrupted when the store was opened (left running by a
+    /// process that is gone).
     pub fn interrupted_on_open(&self) -> usize {
         self.interrupted
     }
@@ -91,6 +123,24 @@ fn to_json<T: serde::Serialize>(
         .map_err(|e| PortError::invalid(format!("{what} not serialisable: {e}")))
 }
 
+fn mark_interrupted(conn: &Connection, run: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE runs SET status = 'interrupted', summary = 'the process ended during the run' \
+         WHERE id = ?1 AND status = 'running'",
+        params![run],
+    )
+}
+
+impl Drop for SqliteMemory {
+    /// A run this store started and never finished (its owner returned early or panicked)
+    /// is interrupted, not left looking alive.
+    fn drop(&mut self) {
+        for run in std::mem::take(&mut self.open_runs) {
+            let _ = mark_interrupted(&self.conn, run);
+        }
+    }
+}
+
 fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
     let status: String = r.get(2)?;
     Ok(RunRecord {
@@ -105,13 +155,17 @@ fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRecord> {
 
 impl MemoryStore for SqliteMemory {
     fn start_run(&mut self, task: &str, started_ms: i64) -> Result<i64, PortError> {
+        let pid = std::process::id();
         self.conn
             .execute(
-                "INSERT INTO runs (task, status, started_ms) VALUES (?1, 'running', ?2)",
-                params![task, started_ms],
+                "INSERT INTO runs (task, status, started_ms, owner_pid, owner_start)
+                 VALUES (?1, 'running', ?2, ?3, ?4)",
+                params![task, started_ms, pid, process_start(pid)],
             )
             .map_err(|e| self.port_error(e))?;
-        Ok(self.conn.last_insert_rowid())
+        let run = self.conn.last_insert_rowid();
+        self.open_runs.push(run);
+        Ok(run)
     }
 
     fn record_step(&mut self, run: i64, s: &StepRecord) -> Result<(), PortError> {
@@ -164,6 +218,7 @@ impl MemoryStore for SqliteMemory {
         if n == 0 {
             return Err(PortError::not_found(format!("run {run} does not exist")));
         }
+        self.open_runs.retain(|r| *r != run);
         Ok(())
     }
 

@@ -41,20 +41,28 @@ fn runs_and_steps_round_trip_through_the_file() {
 }
 
 #[test]
-fn a_run_left_open_by_a_dead_process_is_marked_interrupted() {
+fn a_run_its_store_drops_unfinished_is_interrupted_and_a_live_one_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deskhand.db");
+    let mut live = SqliteMemory::open(&path).unwrap();
+    let alive = live.start_run("still going", 1).unwrap();
     let run = {
         let mut m = SqliteMemory::open(&path).unwrap();
-        let run = m.start_run("killed", 1).unwrap();
+        let run = m.start_run("given up", 1).unwrap();
         m.record_step(run, &step(0)).unwrap();
         run
-        // dropped without finish_run, as a killed process would leave it
+        // dropped without finish_run, as an early return or a panic would leave it
     };
+    // Opening the file again (`deskhand runs` during a run) relabels nothing alive.
     let m = SqliteMemory::open(&path).unwrap();
-    assert_eq!(m.interrupted_on_open(), 1);
-    assert_eq!(m.recent_runs(1).unwrap()[0].status, RunStatus::Interrupted);
+    assert_eq!(m.interrupted_on_open(), 0);
+    let runs = m.recent_runs(2).unwrap();
+    assert_eq!((runs[0].id, runs[0].status), (run, RunStatus::Interrupted));
+    assert_eq!((runs[1].id, runs[1].status), (alive, RunStatus::Running));
     assert_eq!(m.steps(run).unwrap().len(), 1);
+    live.finish_run(alive, RunStatus::Succeeded, "done", 2)
+        .unwrap();
+    assert_eq!(m.recent_runs(2).unwrap()[1].status, RunStatus::Succeeded);
 }
 
 #[test]

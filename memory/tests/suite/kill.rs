@@ -68,6 +68,12 @@ fn a_writer_killed_with_sigkill_leaves_a_consistent_database() {
     }
     let seen = seen.expect("the child wrote nothing");
     assert!(seen >= target, "the child stopped at step {seen}");
+    // While the writer lives, opening the file does not call its run interrupted.
+    {
+        let m = SqliteMemory::open(&path).unwrap();
+        assert_eq!(m.interrupted_on_open(), 0);
+        assert_eq!(m.recent_runs(1).unwrap()[0].status, RunStatus::Running);
+    }
     child.0.kill().unwrap(); // SIGKILL
     let status = child.0.wait().unwrap();
     assert!(!status.success());
