@@ -198,13 +198,30 @@ fn display(config: &Config) -> Check {
                     )
                 })
                 .collect();
-            let kind = if config.wayland { "Xwayland" } else { "X11" };
-            check(
-                "display",
-                Verdict::Ok,
-                format!("{kind} display {display}: {}", list.join(", ")),
-                None,
-            )
+            let list = list.join(", ");
+            if config.wayland {
+                // Xwayland shows only X11 clients: native Wayland windows are neither seen nor
+                // reachable, and the kill switch and takeover watch see X input only.
+                check(
+                    "display",
+                    Verdict::Warn,
+                    format!(
+                        "Wayland session: working through Xwayland display {display} ({list}); \
+                         native Wayland windows are invisible to Deskhand"
+                    ),
+                    Some(
+                        "log in to an X11 session, or start apps with GDK_BACKEND=x11 / \
+                         QT_QPA_PLATFORM=xcb so they run under Xwayland",
+                    ),
+                )
+            } else {
+                check(
+                    "display",
+                    Verdict::Ok,
+                    format!("X11 display {display}: {list}"),
+                    None,
+                )
+            }
         }
         Err(e) => check(
             "display",
@@ -288,5 +305,25 @@ mod tests {
                 .starts_with("openai small at http://127.0.0.1:9/v1"),
             "{notetaker:?}"
         );
+    }
+
+    /// Under a Wayland session the display check says Deskhand works through Xwayland and
+    /// what that leaves out, instead of passing silently.
+    #[test]
+    fn a_wayland_session_is_reported_not_passed_silently() {
+        let _session = deskhand_testkit::start_mousepad().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = Env::from_process();
+        env.home = Some(dir.path().to_path_buf());
+        env.wayland = false;
+        let x11 = display(&Config::resolve(&env, &Overrides::default()).unwrap());
+        assert_eq!(x11.verdict, Verdict::Ok, "{x11:?}");
+        assert!(x11.detail.starts_with("X11 display"), "{x11:?}");
+        env.wayland = true;
+        let wayland = display(&Config::resolve(&env, &Overrides::default()).unwrap());
+        assert_eq!(wayland.verdict, Verdict::Warn, "{wayland:?}");
+        assert!(wayland.detail.contains("Wayland session"), "{wayland:?}");
+        assert!(wayland.detail.contains("Xwayland"), "{wayland:?}");
+        assert!(wayland.fix.as_deref().unwrap().contains("GDK_BACKEND=x11"));
     }
 }
