@@ -333,23 +333,96 @@ mod tests {
         }
     }
 
+    /// One action of every kind, each field filled.
+    fn one_of_each() -> Vec<Action> {
+        let n = || Target::node("a1");
+        let chord = || KeyChord::parse("ctrl+s").unwrap();
+        vec![
+            Action::Click {
+                target: n(),
+                button: MouseButton::Middle,
+                modifiers: Some(KeyChord::parse("shift").unwrap()),
+            },
+            Action::DoubleClick { target: n() },
+            Action::TripleClick { target: n() },
+            Action::RightClick { target: n() },
+            Action::Drag {
+                from: n(),
+                to: Target::Point {
+                    x: 10.0,
+                    y: 20.0,
+                    space: Some(CoordSpace::Normalized { monitor: 0 }),
+                },
+            },
+            Action::Scroll {
+                target: n(),
+                amount: ScrollAmount { dx: 1, dy: -3 },
+            },
+            Action::Hover { target: n() },
+            Action::Type {
+                text: "hello\n".into(),
+            },
+            Action::Key { chord: chord() },
+            Action::Hold { chord: chord() },
+            Action::Release { chord: chord() },
+            Action::OpenApp {
+                name: "mousepad".into(),
+            },
+            Action::FocusWindow {
+                title: "Untitled".into(),
+            },
+            Action::Wait { ms: 500 },
+            Action::Done {
+                summary: "saved".into(),
+            },
+            Action::Fail {
+                reason: "no such file".into(),
+            },
+            Action::AskUser {
+                question: "which file?".into(),
+            },
+        ]
+    }
+
+    /// Every `kind` the schema offers.
+    fn schema_kinds(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(kind) = o.get("properties").and_then(|p| p.get("kind")) {
+                    for k in [kind.get("const")].into_iter().flatten().chain(
+                        kind.get("enum")
+                            .and_then(|e| e.as_array())
+                            .into_iter()
+                            .flatten(),
+                    ) {
+                        out.insert(k.as_str().unwrap_or_default().to_string());
+                    }
+                }
+                o.values().for_each(|c| schema_kinds(c, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|c| schema_kinds(c, out)),
+            _ => {}
+        }
+    }
+
+    /// Every action kind is in the schema models are given, the schema has no other, and each
+    /// kind round-trips through its JSON and validates.
     #[test]
-    fn schema_names_every_kind() {
-        let schema = Action::json_schema().to_string();
-        for kind in [
-            "click",
-            "double_click",
-            "drag",
-            "scroll",
-            "type",
-            "key",
-            "open_app",
-            "ask_user",
-        ] {
+    fn schema_covers_every_action_kind_and_each_round_trips() {
+        let all = one_of_each();
+        let kinds: std::collections::BTreeSet<String> =
+            all.iter().map(|a| a.kind().to_string()).collect();
+        assert_eq!(kinds.len(), all.len(), "a kind is listed twice");
+        let mut offered = std::collections::BTreeSet::new();
+        schema_kinds(&Action::json_schema(), &mut offered);
+        assert_eq!(offered, kinds);
+        for a in &all {
+            let json = serde_json::to_string(a).unwrap();
             assert!(
-                schema.contains(&format!("\"{kind}\"")),
-                "schema lacks {kind}"
+                json.contains(&format!("\"kind\":\"{}\"", a.kind())),
+                "{json}"
             );
+            assert_eq!(&Action::from_json(&json).unwrap(), a, "{json}");
         }
     }
 }
