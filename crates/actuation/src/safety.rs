@@ -395,6 +395,8 @@ struct WatchState {
     /// Where the pointer should be if nobody but us moved it.
     expected: Option<(i32, i32)>,
     takeover: Option<Takeover>,
+    /// Completed looks (events drained and the pointer read).
+    looks: u64,
 }
 
 impl WatchState {
@@ -498,6 +500,7 @@ impl TakeoverWatch {
                             tracing::error!(error = %e, "takeover watch lost its X connection");
                             break;
                         }
+                        state.lock().unwrap_or_else(PoisonError::into_inner).looks += 1;
                         std::thread::sleep(POLL);
                     }
                 })
@@ -515,6 +518,26 @@ impl TakeoverWatch {
     pub fn injecting(&self) -> InjectionGuard<'_> {
         self.lock().injecting += 1;
         InjectionGuard { watch: self }
+    }
+
+    /// How many looks the watch has completed. A look that began after something happened
+    /// has seen it: waiting for this to grow by two is waiting for the watch to catch up.
+    pub fn looks(&self) -> u64 {
+        self.lock().looks
+    }
+
+    /// Waits until the watch has seen everything that happened before this call (two more
+    /// completed looks), or `timeout` passes; true when it caught up.
+    pub fn catch_up(&self, timeout: Duration) -> bool {
+        let target = self.looks() + 2;
+        let deadline = Instant::now() + timeout;
+        while self.looks() < target {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(POLL / 4);
+        }
+        true
     }
 
     /// The first foreign input seen since start or the last `resume`.

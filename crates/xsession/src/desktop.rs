@@ -98,10 +98,12 @@ impl VirtualDesktop {
             bus_address: None,
             width: options.width,
             height: options.height,
-            processes: vec![x],
+            processes: Vec::new(),
             apps: Vec::new(),
             timeout: options.timeout,
         };
+        desktop.start_watchdog()?;
+        desktop.adopt(x)?;
         if options.accessibility {
             desktop.start_bus()?;
         }
@@ -189,6 +191,38 @@ impl VirtualDesktop {
             .env_remove("XDG_SESSION_TYPE")
             .envs(self.env());
         let p = Managed::spawn(name, cmd, Some(&log))?;
+        self.adopt(p)
+    }
+
+    /// Keeps a started process: it is stopped with the desktop, and its process group is
+    /// listed for the watchdog.
+    fn adopt(&mut self, p: Managed) -> Result<(), SessionError> {
+        use std::io::Write;
+        let list = self.runtime_dir.path().join(GROUPS);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&list)
+            .map_err(SessionError::io(format!("write {}", list.display())))?;
+        writeln!(f, "{}", p.pid())
+            .map_err(SessionError::io(format!("write {}", list.display())))?;
+        self.processes.push(p);
+        Ok(())
+    }
+
+    /// A watchdog that tears the session down when this process ends without doing so
+    /// itself (Ctrl-C, SIGTERM, SIGKILL, a crash): it waits for this process to go, then
+    /// stops every process group the desktop started (listed in its runtime directory) and
+    /// removes the directory. Normal teardown stops the watchdog first.
+    fn start_watchdog(&mut self) -> Result<(), SessionError> {
+        let mut cmd = Command::new(require("sh")?);
+        cmd.arg("-c")
+            .arg(WATCHDOG)
+            .arg("deskhand-watchdog")
+            .arg(std::process::id().to_string())
+            .arg(self.runtime_dir.path());
+        let p = Managed::spawn("watchdog", cmd, None)?;
+        // Not listed among the groups it stops; stopped last in the list order, i.e. first.
         self.processes.push(p);
         Ok(())
     }
@@ -310,7 +344,7 @@ impl VirtualDesktop {
             home,
             log,
         };
-        self.processes.push(p);
+        self.adopt(p)?;
         self.apps.push(handle.clone());
         Ok(handle)
     }
@@ -401,11 +435,32 @@ impl VirtualDesktop {
 
 impl Drop for VirtualDesktop {
     fn drop(&mut self) {
+        // The watchdog (the first process) goes first: it must not act on a teardown in
+        // progress; then the rest, newest first.
+        if !self.processes.is_empty() {
+            self.processes.remove(0).stop();
+        }
         while let Some(mut p) = self.processes.pop() {
             p.stop();
         }
     }
 }
+
+/// The file in the runtime directory listing the process groups the desktop started.
+const GROUPS: &str = "groups";
+
+/// The watchdog's shell script: $1 is the pid to outlive, $2 the runtime directory. It polls
+/// five times a second, stops the listed groups newest first (TERM, then KILL after a
+/// second), and removes the directory.
+const WATCHDOG: &str = r#"parent=$1; dir=$2
+while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
+[ -f "$dir/groups" ] || exit 0
+groups=$(tac "$dir/groups")
+for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
+sleep 1
+for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+rm -rf "$dir"
+"#;
 
 fn set_private(dir: &Path) -> Result<(), SessionError> {
     use std::os::unix::fs::PermissionsExt;

@@ -204,3 +204,83 @@ fn services_the_session_bus_starts_keep_their_settings_in_the_desktop() {
     assert_eq!(snapshot(&real_dir), before, "{real_dir:?} changed");
     assert!(!real_dir.join(format!("{channel}.xml")).exists());
 }
+
+/// The example that holds a desktop, built beside this test binary.
+fn holder() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples")
+        .join("hold_desktop");
+    assert!(
+        path.is_file(),
+        "{} is missing: build it with `cargo build -p deskhand-xsession --example hold_desktop`",
+        path.display()
+    );
+    path
+}
+
+/// True while the process exists and is not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim().to_string()))
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+/// Starts the holder, waits for its desktop, ends it with `signal`, and checks that every
+/// process group the desktop started and its runtime directory go away without its help.
+fn session_outlives_nothing(signal: i32) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(holder())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("ready"), "{line:?}");
+    let display = words.next().unwrap().to_string();
+    let dir = std::path::PathBuf::from(words.next().unwrap());
+    let pids: Vec<u32> = std::fs::read_to_string(dir.join("groups"))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert!(
+        pids.len() >= 4,
+        "Xvfb, D-Bus, the window manager and xterm: {pids:?}"
+    );
+    assert!(pids.iter().all(|p| running(*p)));
+    #[allow(unsafe_code)]
+    // SAFETY: kill(2) on the child this test started; it touches no memory.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && (pids.iter().any(|p| running(*p)) || dir.exists()) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|p| running(*p)).collect();
+    assert!(
+        left.is_empty(),
+        "still running after signal {signal}: {left:?} (display {display})"
+    );
+    assert!(!dir.exists(), "{} was not removed", dir.display());
+}
+
+#[test]
+fn a_session_whose_owner_is_killed_is_torn_down_by_its_watchdog() {
+    session_outlives_nothing(libc::SIGKILL);
+}
+
+#[test]
+fn a_session_whose_owner_gets_ctrl_c_or_sigterm_is_torn_down() {
+    session_outlives_nothing(libc::SIGINT);
+    session_outlives_nothing(libc::SIGTERM);
+}

@@ -253,7 +253,13 @@ fn kill_switch_stops_long_typing_early_and_leaves_no_key_held() {
         ]);
         (result, started, Instant::now())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Typing has started once the document shows some of it.
+    wait_for_tree(&s.reader, "mousepad", Duration::from_secs(20), |t| {
+        t.walk()
+            .into_iter()
+            .any(|(_, n)| n.role == "text" && n.text.as_deref().is_some_and(|x| !x.is_empty()))
+    })
+    .expect("typing did not start");
     let hotkey = Instant::now();
     s.desktop
         .run("xdotool", &["key", "ctrl+alt+Escape"])
@@ -302,7 +308,6 @@ fn takeover_is_foreign_input_only_and_lasts_until_resumed() {
     )
     .unwrap();
     let mut input = EnigoInput::open(None).unwrap();
-    std::thread::sleep(Duration::from_millis(100));
 
     for (x, y) in [(200, 200), (400, 300), (640, 500)] {
         let _ours = watch.injecting();
@@ -314,7 +319,8 @@ fn takeover_is_foreign_input_only_and_lasts_until_resumed() {
             .send(&[InputEvent::Text { text: "ok".into() }])
             .unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Once the watch has looked at everything sent so far, none of it was foreign.
+    assert!(watch.catch_up(Duration::from_secs(5)));
     assert_eq!(watch.takeover(), None);
     assert!(seen.try_recv().is_err());
 
@@ -324,12 +330,11 @@ fn takeover_is_foreign_input_only_and_lasts_until_resumed() {
     assert_eq!(t.to_string(), "the user moved the pointer to (5, 5)");
     // It stays set, and is reported once, until resumed.
     d.run("xdotool", &["mousemove", "50", "50"]).unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(watch.catch_up(Duration::from_secs(5)));
     assert_eq!(watch.takeover(), Some(t));
     assert!(seen.try_recv().is_err());
 
     watch.resume();
-    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(watch.takeover(), None);
 
     d.run("xdotool", &["key", "a"]).unwrap();
