@@ -18,7 +18,8 @@ pub mod state;
 pub use presets::Preset;
 pub use roles::ROLES;
 pub use runner::{
-    Artifacts, DirectRunner, Ports, RunError, RunOutcome, StepError, StepFailure, StepRequest,
+    AgentMemory, Artifacts, DirectRunner, Ports, RunError, RunOutcome, StepError, StepFailure,
+    StepRequest,
 };
-pub use runtime::{AgentConfig, AgentMemory, AgentOutcome, AgentPorts, AgentRunner};
+pub use runtime::{AgentConfig, AgentOutcome, AgentRunner};
 pub use state::{Attempt, RunState};

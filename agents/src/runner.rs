@@ -10,11 +10,11 @@ use deskhand_core::ports::{
     TreeQuery, TreeScope,
 };
 use deskhand_core::ports::{
-    ActionGate, Apps, Confirmer, GateContext, Resumer, UserPresence, Verdict,
+    ActionGate, Apps, Confirmer, GateContext, ModelBackend, Resumer, UserPresence, Verdict,
 };
 use deskhand_core::{
-    Action, Event, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, ObserveOptions, Perceptor,
-    PortError, PortErrorKind, Target,
+    Action, Event, Experience, Frame, LayoutNode, LayoutTree, MarkedImage, NodeId, ObserveOptions,
+    Perceptor, PortError, PortErrorKind, Target,
 };
 
 use crate::effect::{active_window, focused_tree, read_focus, target_window, FocusSnapshot};
@@ -37,7 +37,21 @@ pub trait Artifacts {
     }
 }
 
-/// The ports one run uses.
+/// Memory a run needs: runs and steps, plus (for agent runs) tips, shortcuts and the
+/// model-call log.
+pub trait AgentMemory: MemoryStore + Experience {
+    /// The same store seen as a run log.
+    fn store(&mut self) -> &mut dyn MemoryStore;
+}
+
+impl<T: MemoryStore + Experience> AgentMemory for T {
+    fn store(&mut self) -> &mut dyn MemoryStore {
+        self
+    }
+}
+
+/// The ports a run uses: a command run (`deskhand do`) or an agent run, which also needs the
+/// perceptor and a model.
 pub struct Ports<'a> {
     /// Screen capture.
     pub screen: &'a dyn Screen,
@@ -45,8 +59,8 @@ pub struct Ports<'a> {
     pub accessibility: Option<&'a dyn Accessibility>,
     /// Input injection.
     pub input: &'a mut dyn Input,
-    /// Runs and steps.
-    pub memory: &'a mut dyn MemoryStore,
+    /// Runs, steps, model calls, tips and shortcuts.
+    pub memory: &'a mut dyn AgentMemory,
     /// Screenshots.
     pub artifacts: &'a dyn Artifacts,
     /// Time.
@@ -65,6 +79,9 @@ pub struct Ports<'a> {
     /// are resolved against, the one `look` and `find` show; without it commands see the
     /// accessibility tree only.
     pub perceptor: Option<&'a mut dyn Perceptor>,
+    /// The model endpoint(s), routed by role, for agent runs. Shared so that a call in flight
+    /// can be left behind at once when the run is cancelled.
+    pub model: Option<std::sync::Arc<dyn ModelBackend>>,
 }
 
 /// Why a run could not go on at all (step failures are recorded, not returned).
@@ -73,6 +90,9 @@ pub enum RunError {
     /// The run log could not be written; nothing more is executed unrecorded.
     #[error("cannot record the run: {0}")]
     Storage(PortError),
+    /// A port the run needs was not given (a programming error of the front end).
+    #[error("an agent run needs {0}; nothing was started")]
+    MissingPort(&'static str),
 }
 
 /// How a run ended.
@@ -259,7 +279,7 @@ impl DirectRunner {
         });
         // Every command is parsed before anything moves: a typo in the last one stops the
         // whole list.
-        if let Some(refusal) = self.refuse_unparsable(ports.memory, run, requests, clock)? {
+        if let Some(refusal) = self.refuse_unparsable(ports.memory.store(), run, requests, clock)? {
             let (step, summary) = refusal;
             on_event(Event::StepFinished {
                 step: step.index,

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+pub use deskhand_core::diff::changed_region;
 use deskhand_core::ports::Screen;
 use deskhand_core::{Action, Frame, KeyChord, LayoutTree, MouseButton, PortError, Target};
 
@@ -180,89 +181,6 @@ pub fn wait_for_settle_since<K: PartialEq>(
             last_change = Instant::now();
         }
     }
-}
-
-/// The bounding box (desktop coordinates) of every pixel that differs between two captures
-/// of the same monitors; `None` when nothing changed. Monitors that changed size count as
-/// changed in full.
-pub fn changed_region(before: &[Frame], after: &[Frame]) -> Option<deskhand_core::Rect> {
-    let mut union: Option<deskhand_core::Rect> = None;
-    let mut add = |r: deskhand_core::Rect| {
-        union = Some(match union {
-            None => r,
-            Some(u) => {
-                let x0 = u.x.min(r.x);
-                let y0 = u.y.min(r.y);
-                let x1 = u.right().max(r.right());
-                let y1 = u.bottom().max(r.bottom());
-                deskhand_core::Rect::new(
-                    x0,
-                    y0,
-                    (x1 - i64::from(x0)) as u32,
-                    (y1 - i64::from(y0)) as u32,
-                )
-            }
-        });
-    };
-    for a in after {
-        let Some(b) = before.iter().find(|b| b.monitor.index == a.monitor.index) else {
-            add(a.monitor.bounds);
-            continue;
-        };
-        if b.width != a.width || b.height != a.height {
-            add(a.monitor.bounds);
-            continue;
-        }
-        if let Some(local) = frame_diff(b, a) {
-            // Physical pixels back to logical desktop coordinates.
-            let s = a.monitor.scale.max(f64::EPSILON);
-            add(deskhand_core::Rect::new(
-                a.monitor.bounds.x + (f64::from(local.x) / s).floor() as i32,
-                a.monitor.bounds.y + (f64::from(local.y) / s).floor() as i32,
-                (f64::from(local.width) / s).ceil() as u32,
-                (f64::from(local.height) / s).ceil() as u32,
-            ));
-        }
-    }
-    union
-}
-
-/// Bounding box of differing pixels between two same-sized frames, in image pixels.
-fn frame_diff(a: &Frame, b: &Frame) -> Option<deskhand_core::Rect> {
-    let row = a.width as usize * 4;
-    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
-    for (y, (ra, rb)) in a
-        .rgba
-        .chunks_exact(row)
-        .zip(b.rgba.chunks_exact(row))
-        .enumerate()
-    {
-        if ra == rb {
-            continue;
-        }
-        let first = ra
-            .chunks_exact(4)
-            .zip(rb.chunks_exact(4))
-            .position(|(p, q)| p != q);
-        let last = ra
-            .chunks_exact(4)
-            .zip(rb.chunks_exact(4))
-            .rposition(|(p, q)| p != q);
-        if let (Some(f), Some(l)) = (first, last) {
-            x0 = x0.min(f);
-            x1 = x1.max(l);
-            y0 = y0.min(y);
-            y1 = y;
-        }
-    }
-    (x0 != usize::MAX).then(|| {
-        deskhand_core::Rect::new(
-            x0 as i32,
-            y0 as i32,
-            (x1 - x0 + 1) as u32,
-            (y1 - y0 + 1) as u32,
-        )
-    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,12 @@
 //! Regenerates the committed screenshot fixtures in `benches/fixtures/`:
 //!
 //! ```text
-//! cargo run --release -p deskhand-benches --example ocr_fixtures
+//! cargo run --release -p deskhand-benches --example ocr_fixtures [tuned | held-out]
 //! ```
+//!
+//! `tuned` are the scenes the OCR settings were tuned on; `held-out` (files `held_*`) come
+//! from apps, fonts and a theme no tuning looked at (gnumeric, abiword, thunar, mousepad in
+//! Adwaita dark), so their accuracy says how the engine does on screens it has not seen.
 //!
 //! Each scene runs on a fresh virtual desktop with real apps. For every `<name>.png` it writes
 //! `<name>.json` (the AT-SPI layout tree of all apps, `deskhand_core::LayoutTree`) and
@@ -38,8 +42,79 @@ const LABELLED_ROLES: &[&str] = &[
 fn main() -> Res<()> {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     std::fs::create_dir_all(&out)?;
-    three_apps(&out)?;
-    galculator(&out)?;
+    let which = std::env::args().nth(1).unwrap_or_default();
+    if which != "held-out" {
+        three_apps(&out)?;
+        galculator(&out)?;
+    }
+    if which != "tuned" {
+        held_out(&out)?;
+    }
+    Ok(())
+}
+
+/// Waits until some app's tree (all apps read) satisfies `ok`.
+fn wait_any(reader: &AtspiReader, ok: impl Fn(&LayoutTree) -> bool) -> Res<LayoutTree> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(t) = reader.tree(&TreeQuery::new(TreeScope::AllApps)) {
+            if ok(&t) {
+                return Ok(t);
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("the app's menus never showed in its accessibility tree".into());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// One app alone on a 1280x800 desktop, once its File menu is on the accessibility bus.
+fn alone(out: &Path, name: &str, argv: &[&str], title: &str, files: Option<&Path>) -> Res<()> {
+    let mut d = VirtualDesktop::start(DesktopOptions::default())?;
+    d.export_env();
+    let reader = AtspiReader::connect()?;
+    let mut argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+    if let Some(dir) = files {
+        argv.push(dir.display().to_string());
+    }
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let app = d.launch(&argv)?;
+    let win = d.wait_window(Some(&app), title, Duration::from_secs(30))?;
+    place(&d, win, 60, 40, 1100, 700)?;
+    wait_any(&reader, |t| {
+        deskhand_testkit::find(t, "menu", "File").is_some()
+    })?;
+    scene(out, name, &reader, None)?;
+    Ok(())
+}
+
+/// The held-out scenes: other apps, another toolkit theme.
+fn held_out(out: &Path) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    for f in [
+        "budget 2026.ods",
+        "holiday photos",
+        "notes.txt",
+        "report-final.pdf",
+    ] {
+        let p = dir.path().join(f);
+        if f.contains('.') {
+            std::fs::write(&p, "x")?;
+        } else {
+            std::fs::create_dir_all(&p)?;
+        }
+    }
+    alone(out, "held_gnumeric", &["gnumeric"], "Gnumeric|Book", None)?;
+    alone(out, "held_abiword", &["abiword"], "AbiWord|Untitled", None)?;
+    alone(out, "held_thunar", &["thunar"], "", Some(dir.path()))?;
+    alone(
+        out,
+        "held_mousepad_dark",
+        &["env", "GTK_THEME=Adwaita:dark", "mousepad"],
+        "Mousepad",
+        None,
+    )?;
     Ok(())
 }
 

@@ -10,80 +10,14 @@ pub(crate) mod session;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use deskhand_core::ports::{
-    Accessibility, ActionGate, Apps, Clock, Confirmer, Input, MemoryStore, ModelBackend, Resumer,
-    RunStatus, Screen, TokenUsage, UserPresence,
-};
-use deskhand_core::{Event, Experience, Perceptor};
+use deskhand_core::ports::{RunStatus, TokenUsage};
+use deskhand_core::Event;
 
 use crate::presets::Preset;
-use crate::runner::{Artifacts, Ports, RunError};
+pub use crate::runner::AgentMemory;
+use crate::runner::{Ports, RunError};
 use crate::settle::SettlePolicy;
 use session::Session;
-
-/// Memory an agent run needs: runs and steps, plus tips, shortcuts and the model-call log.
-pub trait AgentMemory: MemoryStore + Experience {
-    /// The same store seen as a run log.
-    fn store(&mut self) -> &mut dyn MemoryStore;
-}
-
-impl<T: MemoryStore + Experience> AgentMemory for T {
-    fn store(&mut self) -> &mut dyn MemoryStore {
-        self
-    }
-}
-
-/// The ports one agent run uses.
-pub struct AgentPorts<'a> {
-    /// Perception (the fused layout tree, compact text and Set-of-Marks image).
-    pub perceptor: &'a mut dyn Perceptor,
-    /// The model endpoint(s), routed by role. Shared so that a call in flight can be left
-    /// behind at once when the run is cancelled.
-    pub model: Arc<dyn ModelBackend>,
-    /// Runs, steps, model calls, tips and shortcuts.
-    pub memory: &'a mut dyn AgentMemory,
-    /// Screen capture.
-    pub screen: &'a dyn Screen,
-    /// The accessibility tree, when a bus is available.
-    pub accessibility: Option<&'a dyn Accessibility>,
-    /// Input injection.
-    pub input: &'a mut dyn Input,
-    /// Screenshots.
-    pub artifacts: &'a dyn Artifacts,
-    /// Time.
-    pub clock: &'a dyn Clock,
-    /// The policy checked before every action.
-    pub gate: Option<&'a dyn ActionGate>,
-    /// Who answers confirmation requests.
-    pub confirmer: Option<&'a dyn Confirmer>,
-    /// Starting apps and focusing windows.
-    pub apps: Option<&'a dyn Apps>,
-    /// Notices the user taking over.
-    pub presence: Option<&'a dyn UserPresence>,
-    /// Asks the user whether to go on after a takeover.
-    pub resumer: Option<&'a dyn Resumer>,
-}
-
-impl AgentPorts<'_> {
-    /// The ports the direct runner executes actions with.
-    pub(crate) fn direct_ports(&mut self) -> Ports<'_> {
-        Ports {
-            screen: self.screen,
-            accessibility: self.accessibility,
-            input: &mut *self.input,
-            memory: self.memory.store(),
-            artifacts: self.artifacts,
-            clock: self.clock,
-            gate: self.gate,
-            confirmer: self.confirmer,
-            apps: self.apps,
-            presence: self.presence,
-            resumer: self.resumer,
-            // The agent hands the runner the tree its Operator chose from.
-            perceptor: None,
-        }
-    }
-}
 
 /// Limits and switches of an agent run.
 #[derive(Debug, Clone)]
@@ -173,14 +107,15 @@ impl AgentRunner {
     }
 
     /// Runs one instruction to its end: success, failure, infeasible or cancelled.
+    /// `ports` must carry a perceptor and a model; without them the run is refused before it
+    /// starts.
     pub fn run(
         &self,
-        ports: AgentPorts<'_>,
+        ports: Ports<'_>,
         instruction: &str,
         on_event: &mut dyn FnMut(Event),
     ) -> Result<AgentOutcome, RunError> {
-        let mut session =
-            Session::start(self, ports, instruction, on_event).map_err(RunError::Storage)?;
+        let mut session = Session::start(self, ports, instruction, on_event)?;
         let ended = self.config.preset.run(&mut session);
         session.finish(ended).map_err(RunError::Storage)
     }

@@ -15,11 +15,11 @@ use serde_json::Value;
 
 use super::call::{add_usage, Caller, StepStats, Stop, Turn};
 use super::judge::{effect_text, observe_effect};
-use super::{AgentConfig, AgentOutcome, AgentPorts, AgentRunner};
+use super::{AgentConfig, AgentOutcome, AgentRunner};
 use crate::roles::operator::{Decision, Reply as OperatorReply};
 use crate::roles::reflector::{self, Reply as Verdict};
 use crate::roles::{manager, notetaker, operator};
-use crate::runner::DirectRunner;
+use crate::runner::{DirectRunner, Ports, RunError};
 use crate::shortcut;
 use crate::state::{Attempt, RunState};
 
@@ -59,7 +59,10 @@ impl Acted {
 pub(crate) struct Session<'r, 'p, 'e> {
     runner: &'r AgentRunner,
     pub config: &'r AgentConfig,
-    p: AgentPorts<'p>,
+    /// The ports actions are executed with (their perceptor taken out: the runner is handed
+    /// the tree the Operator chose from).
+    p: Ports<'p>,
+    perceptor: &'p mut dyn deskhand_core::Perceptor,
     caller: Caller,
     pub run: i64,
     pub state: RunState,
@@ -135,23 +138,33 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
     /// Opens the run in the log and says so.
     pub fn start(
         runner: &'r AgentRunner,
-        p: AgentPorts<'p>,
+        mut p: Ports<'p>,
         instruction: &str,
         events: &'e mut dyn FnMut(Event),
-    ) -> Result<Self, PortError> {
-        let run = p.memory.store().start_run(instruction, p.clock.now_ms())?;
+    ) -> Result<Self, RunError> {
+        let perceptor = p
+            .perceptor
+            .take()
+            .ok_or(RunError::MissingPort("a perceptor"))?;
+        let model = p.model.clone().ok_or(RunError::MissingPort("a model"))?;
+        let run = p
+            .memory
+            .store()
+            .start_run(instruction, p.clock.now_ms())
+            .map_err(RunError::Storage)?;
         events(Event::RunStarted {
             run,
             task: instruction.to_string(),
         });
         let caller = Caller {
-            model: p.model.clone(),
+            model,
             cancel: runner.cancel.clone(),
         };
         Ok(Session {
             runner,
             config: &runner.config,
             p,
+            perceptor,
             caller,
             run,
             state: RunState {
@@ -245,7 +258,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         let opts = self.observe_options(true);
         let (k_tips, k_shortcuts) = (self.config.tips, self.config.shortcuts);
         let instruction = self.state.instruction.clone();
-        let perceptor = &mut *self.p.perceptor;
+        let perceptor = &mut *self.perceptor;
         let memory = &mut *self.p.memory;
         let (observed, (tips, shortcuts, retrieve_ms)) = std::thread::scope(|s| {
             let seen = s.spawn(|| perceptor.observe(&opts));
@@ -302,8 +315,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
             return Err(Stop::cancelled());
         }
         let direct = self.direct();
-        let ports = self.p.direct_ports();
-        if !direct.wait_while_user_acts(&ports, &mut *self.events) || self.cancelled() {
+        if !direct.wait_while_user_acts(&self.p, &mut *self.events) || self.cancelled() {
             return Err(Stop::cancelled());
         }
         Ok(())
@@ -596,10 +608,10 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
 
         // Perceive the result; it is also the next step's screen.
         let t = Instant::now();
+        let options = self.observe_options(true);
         let after = self
-            .p
             .perceptor
-            .observe(&self.observe_options(true))
+            .observe(&options)
             .map_err(|e| Stop::failed(format!("cannot see the screen: {e}")))?;
         self.perceive_ms = t.elapsed().as_millis() as u64;
         // This step's perception: the look after its action (and, for the first step, the
@@ -623,10 +635,9 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         obs: &Observation,
     ) -> Result<Vec<Frame>, String> {
         let direct = self.direct();
-        let mut ports = self.p.direct_ports();
         direct
             .act(
-                &mut ports,
+                &mut self.p,
                 record,
                 action,
                 Some(&obs.tree),
@@ -665,8 +676,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
             if i > 0 {
                 let opts = self.observe_options(false);
                 current = Some(
-                    self.p
-                        .perceptor
+                    self.perceptor
                         .observe(&opts)
                         .map_err(|e| fail(e.to_string()))?,
                 );

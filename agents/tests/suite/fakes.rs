@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deskhand_agents::{AgentConfig, AgentOutcome, AgentPorts, AgentRunner, Artifacts};
+use deskhand_agents::{AgentConfig, AgentOutcome, AgentRunner, Artifacts, Ports};
 use deskhand_core::ports::{
     Clock, Input, MemoryStore, ModelBackend, ModelReply, ModelRequest, RunRecord, RunStatus,
     Screen, StepRecord, TokenUsage,
@@ -543,9 +543,9 @@ impl Desk {
         let screen = WorldScreen(self.world.clone());
         let mut input = WorldInput(self.world.clone());
         let clock = Ticks::default();
-        let ports = AgentPorts {
-            perceptor: &mut eyes,
-            model: self.model.clone(),
+        let ports = Ports {
+            perceptor: Some(&mut eyes),
+            model: Some(self.model.clone()),
             memory: &mut self.memory,
             screen: &screen,
             accessibility: None,

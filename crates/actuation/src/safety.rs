@@ -526,11 +526,18 @@ impl TakeoverWatch {
         self.lock().looks
     }
 
-    /// Waits until the watch has seen everything that happened before this call (two more
-    /// completed looks), or `timeout` passes; true when it caught up.
+    /// Waits until our injections' grace is over and the watch has seen everything that
+    /// happened before (two more completed looks), or `timeout` passes; true when it caught up.
+    /// Input after this returns is judged as the user's.
     pub fn catch_up(&self, timeout: Duration) -> bool {
-        let target = self.looks() + 2;
         let deadline = Instant::now() + timeout;
+        while self.lock().ours(Instant::now()) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(POLL / 4);
+        }
+        let target = self.looks() + 2;
         while self.looks() < target {
             if Instant::now() >= deadline {
                 return false;

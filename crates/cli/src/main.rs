@@ -224,7 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     submit(&deskhand, Op::Act { action }, &mut printer)
                 }
                 Cmd::Perceive { app, screenshot } => {
-                    let p = deskhand.perceive()?;
+                    let p = deskhand.snapshot()?;
                     if let Some(path) = screenshot {
                         let (png, _, _) = deskhand.screenshot_png()?;
                         std::fs::write(&path, png)?;

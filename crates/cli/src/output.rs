@@ -4,7 +4,7 @@ use deskhand_core::ports::{RunRecord, StepRecord};
 use deskhand_core::{Event, LayoutTree};
 use deskhand_host::demo::DemoReport;
 use deskhand_host::doctor::{Check, Verdict};
-use deskhand_host::Perception;
+use deskhand_host::Snapshot;
 
 #[derive(Default)]
 pub struct Printer {
@@ -270,7 +270,7 @@ impl Printer {
         }
     }
 
-    pub fn perception(&mut self, p: &Perception, tree: Option<&LayoutTree>) -> anyhow::Result<()> {
+    pub fn perception(&mut self, p: &Snapshot, tree: Option<&LayoutTree>) -> anyhow::Result<()> {
         if self.json {
             json_line(&serde_json::json!({
                 "monitors": p.monitors,

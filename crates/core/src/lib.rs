@@ -5,6 +5,7 @@
 pub mod action;
 pub mod cell;
 pub mod command;
+pub mod diff;
 pub mod error;
 pub mod experience;
 pub mod geometry;

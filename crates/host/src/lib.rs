@@ -13,5 +13,5 @@ mod session;
 pub use config::{Config, ConfigError, Overrides};
 pub use deskhand_agents::{AgentOutcome, Preset, RunOutcome, StepFailure, ROLES};
 pub use look::LookOptions;
-pub use perceptor::HostPerceptor;
-pub use session::{agent_config, model_router, Deskhand, HostError, Perception};
+pub use deskhand_perception::DesktopPerceptor;
+pub use session::{agent_config, model_router, Deskhand, HostError, Snapshot};

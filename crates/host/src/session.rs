@@ -66,9 +66,10 @@ pub enum HostError {
     Other(String),
 }
 
-/// What one perception saw.
+/// What one raw capture saw, before any fusion: the frames of every monitor and the
+/// accessibility tree (`deskhand perceive`; the fused tree comes from [`Deskhand::look`]).
 #[derive(Debug, Clone)]
-pub struct Perception {
+pub struct Snapshot {
     /// Monitors.
     pub monitors: Vec<Monitor>,
     /// Frames of every monitor.
@@ -236,7 +237,7 @@ impl Deskhand {
     }
 
     /// Captures every monitor and reads the accessibility tree of every app.
-    pub fn perceive(&self) -> Result<Perception, HostError> {
+    pub fn snapshot(&self) -> Result<Snapshot, HostError> {
         let t = Instant::now();
         let monitors = self.screen.monitors()?;
         let frames = self.screen.capture_all()?;
@@ -249,7 +250,7 @@ impl Deskhand {
             },
             None => (None, self.accessibility_error.clone()),
         };
-        Ok(Perception {
+        Ok(Snapshot {
             monitors,
             frames,
             tree,
@@ -357,7 +358,7 @@ impl Deskhand {
         runner.settle.max = Duration::from_millis(self.config.settle_max_ms);
         self.with_run_kit(on_event, |kit, on_event| {
             // Commands are resolved against what `look` sees, with its saved ids.
-            let mut eyes = crate::perceptor::HostPerceptor::new(self);
+            let mut eyes = self.perceptor(crate::LookOptions::default());
             let ports = Ports {
                 perceptor: Some(&mut eyes),
                 screen: &self.screen,
@@ -371,6 +372,7 @@ impl Deskhand {
                 apps: Some(kit.apps),
                 presence: kit.watch.map(|w| w as &dyn UserPresence),
                 resumer: Some(self.resumer.as_ref()),
+                model: None,
             };
             Ok(runner.run(ports, task, requests, on_event)?)
         })

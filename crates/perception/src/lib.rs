@@ -4,7 +4,8 @@
 
 pub mod accessibility;
 pub mod capture;
-pub mod diff;
+pub mod desktop;
+pub use deskhand_core::diff;
 pub mod fusion;
 pub mod perceiver;
 pub mod render;
@@ -14,4 +15,5 @@ pub mod windows;
 
 pub use accessibility::AtspiReader;
 pub use capture::XcapScreen;
+pub use desktop::DesktopPerceptor;
 pub use windows::{list_windows, WindowInfo, WindowLister};

@@ -456,9 +456,9 @@ const WATCHDOG: &str = r#"parent=$1; dir=$2
 while kill -0 "$parent" 2>/dev/null; do sleep 0.2; done
 [ -f "$dir/groups" ] || exit 0
 groups=$(tac "$dir/groups")
-for g in $groups; do kill -TERM -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -s TERM -- "-$g" 2>/dev/null; done
 sleep 1
-for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
 rm -rf "$dir"
 "#;
 

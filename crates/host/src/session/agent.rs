@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deskhand_agents::{AgentConfig, AgentOutcome, AgentPorts, AgentRunner, Preset};
+use deskhand_agents::{AgentConfig, AgentOutcome, AgentRunner, Ports, Preset};
 use deskhand_core::ports::{SystemClock, UserPresence};
 use deskhand_core::Event;
 use deskhand_models::{ModelError, RoleRouter};
@@ -63,10 +63,10 @@ impl Deskhand {
             message: format!("preset {preset}; models: {}", models_in_use(&router)),
         });
         self.with_run_kit(on_event, |kit, on_event| {
-            let mut perceptor = crate::perceptor::HostPerceptor::new(self);
-            let ports = AgentPorts {
-                perceptor: &mut perceptor,
-                model: router.clone(),
+            let mut perceptor = self.perceptor(crate::LookOptions::default());
+            let ports = Ports {
+                perceptor: Some(&mut perceptor),
+                model: Some(router.clone()),
                 memory: kit.memory,
                 screen: &self.screen,
                 accessibility: self.accessibility_port(),
