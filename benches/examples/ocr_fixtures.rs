@@ -12,7 +12,8 @@
 //! `<name>.json` (the AT-SPI layout tree of all apps, `deskhand_core::LayoutTree`) and
 //! `<name>.lines.json`: the ground-truth UI strings on screen, i.e. the showing accessibility
 //! nodes with a visible text label (menus, menu items, push/toggle buttons, labels, page tabs)
-//! and a non-empty name, inside their window and not hidden under an open menu.
+//! and a non-empty name, inside their window and not hidden under an open menu; a square
+//! button with a longer name is an icon and is left out.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::error::Error;
@@ -329,6 +330,15 @@ fn inside(inner: &Rect, outer: &Rect) -> bool {
         && inner.bottom() <= outer.bottom()
 }
 
+/// A toolbar button whose box is about square and whose name is longer than two characters
+/// shows an icon, not its name (gnumeric's and abiword's toolbars, thunar's Back): its name
+/// is not text on screen.
+fn icon_button(node: &LayoutNode, b: &Rect) -> bool {
+    node.role.ends_with("button")
+        && node.name.trim().chars().count() > 2
+        && f64::from(b.width) <= 1.2 * f64::from(b.height)
+}
+
 fn ground_truth(
     tree: &LayoutTree,
     screen: Rect,
@@ -366,6 +376,7 @@ fn collect(
             && inside(&b, &screen)
             && (inside(&b, &w) || in_menu)
             && !hidden_by_menu
+            && !icon_button(node, &b)
         {
             out.push(serde_json::json!({
                 "name": name,

@@ -89,17 +89,46 @@ fn read_inside(lines: &[TextLine], b: &Rect) -> String {
 /// >= 0.95 on the labels with a letter or digit and guards the overall rate.
 #[test]
 fn fixture_ui_strings_are_read_back_exactly() {
-    let (rate, word_rate, report) = exact_match(&engine());
+    let (rate, word_rate, report) = exact_match(&engine(), TUNED);
     eprintln!("{report}");
     assert!(word_rate >= 0.95, "{report}");
     assert!(rate >= 0.9, "{report}");
 }
 
+/// What the held-out exact-match must stay above. Measured 0.900 (36/40) against 0.989 on
+/// the tuned scenes; the misses are status-bar cells a 1-px separator apart, read as one
+/// line (abiword's "Insert default en-US", gnumeric's "Sum = 0").
+const HELD_OUT_FLOOR: f64 = 0.85;
+
+/// The scenes the OCR settings were tuned on.
+const TUNED: &[&str] = &["desktop_3apps", "mousepad_file_menu", "galculator"];
+
+/// Scenes no tuning looked at: a spreadsheet, a word processor, a file manager and a dark
+/// theme (`ocr_fixtures held-out`).
+const HELD_OUT: &[&str] = &[
+    "held_gnumeric",
+    "held_abiword",
+    "held_thunar",
+    "held_mousepad_dark",
+];
+
+/// The same exact-match on held-out screens, reported beside the tuned number so a fix
+/// tuned to the first set shows whether it carries over.
+#[test]
+fn held_out_ui_strings_are_read_back_exactly() {
+    let ocr = engine();
+    let (_, tuned, _) = exact_match(&ocr, TUNED);
+    let (rate, word_rate, report) = exact_match(&ocr, HELD_OUT);
+    eprintln!("tuned {tuned:.3} / held-out {word_rate:.3} (labels with a letter or digit)\n{report}");
+    assert!(word_rate >= HELD_OUT_FLOOR, "{report}");
+    assert!(rate >= HELD_OUT_FLOOR - 0.05, "{report}");
+}
+
 /// Exact-match over the fixtures' UI strings: (all, labels with a letter or digit, report).
-fn exact_match(ocr: &OcrEngine) -> (f64, f64, String) {
+fn exact_match(ocr: &OcrEngine, scenes: &[&str]) -> (f64, f64, String) {
     let (mut total, mut exact, mut words, mut words_exact) = (0usize, 0usize, 0usize, 0usize);
     let mut misses = Vec::new();
-    for name in ["desktop_3apps", "mousepad_file_menu", "galculator"] {
+    for &name in scenes {
         let frame = load_frame(name);
         let lines = ocr.read(&frame, &[]).unwrap();
         for t in truth(name) {
@@ -144,7 +173,8 @@ fn exact_match_of_configurations() {
             },
         )
         .unwrap();
-        eprintln!("{c}: {}", exact_match(&ocr).2);
+        eprintln!("{c}: {}", exact_match(&ocr, TUNED).2);
+        eprintln!("{c} held out: {}", exact_match(&ocr, HELD_OUT).2);
     }
 }
 
