@@ -21,7 +21,7 @@ pub use check::{
 pub use error::TaskError;
 pub use evaluator::{
     apply, evaluate, evaluate_within, expand_home, get, parse_evaluator, validate, AgentVerdict,
-    Check, Conj, Evaluator, Expected, Getter, Metric, Score, StateValue, GETTERS, METRICS,
+    Check, Conj, Evaluator, Expected, Getter, Metric, NodeAttr, Score, Selection, StateValue,
 };
 pub use session::TaskSession;
 pub use setup::{parse_setup, parse_step, snapshot_size, Setup, SETUP_TYPES};
