@@ -151,12 +151,46 @@ pub trait Ocr: Send + Sync {
     }
 }
 
-/// Turns text into vectors for similarity search.
+/// One text's vector, and whether the text was cut to fit the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// L2-normalised, [`Embedder::dimensions`] long.
+    pub vector: Vec<f32>,
+    /// Tokens of the text the model read (at most [`Embedder::max_tokens`]).
+    pub tokens: usize,
+    /// Tokens cut from the end because the text was longer than the model reads.
+    pub cut_tokens: usize,
+}
+
+/// Turns text into vectors for similarity search. Stores keep [`Embedder::model_id`] with
+/// each vector, so vectors of different models are never compared.
 pub trait Embedder: Send + Sync {
+    /// Names the model and its settings: vectors with another id live in another space.
+    fn model_id(&self) -> &str;
     /// Length of every vector.
     fn dimensions(&self) -> usize;
-    /// One L2-normalised vector per text.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, PortError>;
+    /// The longest input the model reads, in its tokens; callers chunk longer texts.
+    fn max_tokens(&self) -> usize;
+    /// Roughly how many tokens `text` is, for chunking without running the model.
+    fn count_tokens(&self, text: &str) -> Result<usize, PortError>;
+    /// One vector per stored text (documents, chunks, tips).
+    fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Embedding>, PortError>;
+    /// The vector of a search query (asymmetric models embed queries differently; symmetric
+    /// ones answer as for a document).
+    fn embed_query(&self, text: &str) -> Result<Embedding, PortError> {
+        self.embed_documents(&[text])?
+            .pop()
+            .ok_or_else(|| PortError::failed("the embedder returned no vector"))
+    }
+}
+
+/// Cosine similarity of two L2-normalised vectors (their dot product); 0 when the lengths
+/// differ.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Who speaks in a model message.

@@ -2,7 +2,8 @@
 //! runtime library at run time (`ort` with `load-dynamic`), PP-OCRv6 text detection
 //! ([`TextDetector`], DBNet) and text-line recognition ([`TextRecognizer`], CTC), and the OCR
 //! pipeline over both with a crop cache ([`OcrEngine`]) behind the
-//! [`deskhand_core::ports::Ocr`] port.
+//! [`deskhand_core::ports::Ocr`] port, and sentence embeddings ([`TextEmbedder`]) behind the
+//! [`deskhand_core::ports::Embedder`] port.
 //!
 //! Nothing here reads the environment except [`default_cache_dir`], which the host crate
 //! calls once; everything else takes paths.
@@ -10,6 +11,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod det;
+mod embed;
 mod error;
 mod ocr;
 mod paths;
@@ -17,6 +19,7 @@ mod rec;
 mod runtime;
 
 pub use det::{DetectorOptions, TextBox, TextDetector};
+pub use embed::{EmbedderOptions, TextEmbedder};
 pub use error::InferenceError;
 pub use ocr::{DetectorModel, OcrEngine, OcrOptions, OcrStats};
 pub use paths::{default_cache_dir, ChecksumStatus, FileCheck, ModelPaths, EXPECTED_SHA256};

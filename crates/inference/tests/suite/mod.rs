@@ -1,3 +1,4 @@
+mod embed;
 mod ocr;
 mod rec;
 mod runtime;
