@@ -74,7 +74,7 @@ fn jaccard(a: &BTreeSet<String>, b: &BTreeSet<String>) -> f64 {
 
 /// A full-text query that matches any word of a free text; `None` when it has no words.
 /// Only letters and digits reach FTS5, so quotes and operators in a task never break it.
-fn fts_query(text: &str) -> Option<String> {
+pub(crate) fn fts_query(text: &str) -> Option<String> {
     let mut seen = BTreeSet::new();
     let terms: Vec<String> = words(text)
         .filter(|w| seen.insert(w.clone()))

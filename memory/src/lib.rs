@@ -1,18 +1,22 @@
 //! Deskhand's memory in one SQLite file (WAL, versioned migrations): runs, their steps and
-//! model calls, and what agents learn across runs (tips and shortcuts, searched with FTS5).
+//! model calls, what agents learn across runs (tips and shortcuts, searched with FTS5), and
+//! the user's own memory (sources and chunks, searched by keywords and meaning together).
 //! Each step and call is committed before the next one starts, so a process killed mid-run
 //! leaves a consistent file whose open run is marked interrupted next time.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod chunk;
 mod experience;
 mod migrations;
 mod runs;
+mod user;
 
 pub use experience::{
     normalize_tip, validate_shortcut, ExperienceExport, ImportReport, EXPORT_VERSION,
     TIP_SIMILARITY,
 };
 pub use runs::SqliteMemory;
+pub use user::{read_text, AddReport, Hit, SearchOptions, Source, Why};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]

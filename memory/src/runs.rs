@@ -18,6 +18,8 @@ pub struct SqliteMemory {
     interrupted: usize,
     /// Runs this store started and has not finished.
     open_runs: Vec<i64>,
+    /// The user memory's vectors of the current model, loaded on the first search.
+    pub(crate) vectors: crate::user::VectorCache,
 }
 
 /// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the
@@ -93,6 +95,7 @@ impl SqliteMemory {
             path: path.to_path_buf(),
             interrupted,
             open_runs: Vec::new(),
+            vectors: crate::user::VectorCache::default(),
         })
     }
 

@@ -1,3 +1,4 @@
 mod experience;
 mod kill;
+mod user;
 pub(crate) mod records;
