@@ -84,6 +84,25 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" OR "))
 }
 
+/// Function words that match nearly every note ("my", "the", "when"): left out of a memory
+/// search's keywords so that only words that carry meaning rank by BM25.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i",
+    "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "out", "should",
+    "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
+    "up", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will",
+    "with", "would", "you", "your",
+];
+
+/// Like [`fts_query`] without function words; `None` when nothing else is left.
+pub(crate) fn fts_content_query(text: &str) -> Option<String> {
+    let kept: Vec<String> = words(text)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    fts_query(&kept.join(" "))
+}
+
 /// Checks a shortcut before it is stored, by the one rule set ([`Shortcut::check`]).
 pub fn validate_shortcut(s: &Shortcut) -> Result<(), PortError> {
     s.check().map_err(PortError::invalid)

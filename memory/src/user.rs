@@ -16,7 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::chunk::{chunk, Chunk, ChunkOptions};
-use crate::experience::fts_query;
+use crate::experience::fts_content_query;
 use crate::SqliteMemory;
 
 /// Reciprocal-rank-fusion constant (the usual 60).
@@ -480,7 +480,7 @@ impl SqliteMemory {
         if query.trim().is_empty() {
             return Err(PortError::invalid("the search query is empty"));
         }
-        let keyword: Vec<i64> = match fts_query(query) {
+        let keyword: Vec<i64> = match fts_content_query(query) {
             Some(q) => {
                 let mut stmt = self
                     .conn

@@ -102,7 +102,8 @@ enum Cmd {
         #[command(subcommand)]
         bench: eval::EvalCmd,
     },
-    /// Tips and shortcuts learned by agents: list, show, edit, delete, export, import.
+    /// Your own memory (add files and notes, search, sources, forget) and the tips and
+    /// shortcuts agents learned (list, show, edit, delete, export, import).
     Memory {
         #[command(subcommand)]
         what: memory::MemoryCmd,
@@ -201,7 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Run(args) => Ok(run::run(&overrides, &args, &mut printer)),
         Cmd::Eval { bench } => eval::run(bench, &overrides, cli.json),
-        Cmd::Memory { what } => memory::run(what, &Config::load(&overrides)?.database(), cli.json),
+        Cmd::Memory { what } => memory::run(what, &Config::load(&overrides)?, cli.json),
         Cmd::Schema => {
             println!(
                 "{}",

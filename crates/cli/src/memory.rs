@@ -1,5 +1,6 @@
-//! `deskhand memory ...`: list, show, edit, delete, export and import the tips and shortcuts
-//! that agents learned (kept in the same database as the runs).
+//! `deskhand memory ...`: your own memory (add files and notes, search them by meaning and
+//! words, list and forget sources), and the tips and shortcuts that agents learned (list,
+//! show, edit, delete, export, import), all kept in the same database as the runs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,11 +8,51 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use deskhand_core::experience::{Shortcut, Tip};
-use deskhand_memory::{ExperienceExport, SqliteMemory};
+use deskhand_core::ports::Embedder;
+use deskhand_host::Config;
+use deskhand_memory::{ExperienceExport, SearchOptions, SqliteMemory};
 
 /// What to do with the memory.
 #[derive(Subcommand)]
 pub enum MemoryCmd {
+    /// Add text or Markdown files (or every file under a folder) to your memory: split on
+    /// headings and paragraphs and embedded locally; adding a file again re-embeds only what
+    /// changed. Binary files are skipped with the reason.
+    Add {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A tag kept with each source ("work", "health").
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Keep a note: `deskhand memory note "Dentist: Dr. Alvarez, Baker Street"`.
+    Note {
+        /// The note's text.
+        text: String,
+        /// A tag kept with the note.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Search your memory by meaning and by words: each hit's text, source, score and why
+    /// (keyword, vector or both).
+    Search {
+        /// What you are looking for, in your own words.
+        query: String,
+        /// Hits at most.
+        #[arg(short, long, default_value_t = 5)]
+        k: usize,
+        /// Words only (no embedding model needed).
+        #[arg(long)]
+        keywords: bool,
+    },
+    /// List the sources in your memory (files and notes) with their chunk counts.
+    Sources,
+    /// Delete a source and everything derived from it (chunks, vectors): by id or path.
+    Forget {
+        /// The source's id (see `memory sources`) or its file path.
+        source: String,
+    },
     /// List tips (`--app A` for one app), or show, edit or delete one.
     Tips {
         /// Only this application's tips.
@@ -178,15 +219,191 @@ fn read_export(file: &Path) -> anyhow::Result<ExperienceExport> {
     })
 }
 
-/// Runs a `deskhand memory` command on the database at `database`.
-pub fn run(cmd: MemoryCmd, database: &Path, json: bool) -> anyhow::Result<ExitCode> {
+/// Every file named, folders walked (sorted, hidden entries skipped).
+fn files_of(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|e| {
+                    !e.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            entries.sort();
+            out.extend(files_of(&entries)?);
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            anyhow::bail!("{} does not exist", p.display());
+        }
+    }
+    Ok(out)
+}
+
+/// Adds files, printing one line per file and embedding progress on long ones.
+fn add(
+    store: &mut SqliteMemory,
+    embedder: &dyn Embedder,
+    paths: &[PathBuf],
+    tag: Option<&str>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let files = files_of(paths)?;
+    let (mut added, mut skipped) = (0, 0);
+    for file in &files {
+        let mut shown = false;
+        let mut progress = |done: usize, total: usize| {
+            if !json && total >= 64 {
+                eprint!("\r  embedding {done}/{total} chunks of {}", file.display());
+                shown = true;
+            }
+        };
+        match store.add_file(file, tag, Some(embedder), &mut progress) {
+            Ok(r) => {
+                if shown {
+                    eprintln!();
+                }
+                added += 1;
+                if json {
+                    json_line(&serde_json::json!({"file": file, "report": r}))?;
+                } else {
+                    println!(
+                        "{:<9} {} ({} chunks, {} embedded{})",
+                        r.status,
+                        file.display(),
+                        r.chunks,
+                        r.embedded,
+                        if r.cut > 0 {
+                            format!(", {} longer than the model reads", r.cut)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+            Err(e) => {
+                skipped += 1;
+                if json {
+                    json_line(&serde_json::json!({"file": file, "skipped": e.message}))?;
+                } else {
+                    println!("skipped   {}", e.message);
+                }
+            }
+        }
+    }
+    if !json {
+        println!("{added} added or up to date, {skipped} skipped");
+    }
+    Ok(if added == 0 && skipped > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_hits(hits: &[deskhand_memory::Hit]) {
+    if hits.is_empty() {
+        println!("nothing in memory matches");
+    }
+    for (i, h) in hits.iter().enumerate() {
+        let similarity = h
+            .similarity
+            .map(|s| format!(", similarity {s:.2}"))
+            .unwrap_or_default();
+        println!(
+            "{}. [{}] score {:.4}{similarity}  {}{}",
+            i + 1,
+            h.why,
+            h.score,
+            h.source,
+            if h.heading.is_empty() {
+                String::new()
+            } else {
+                format!(" > {}", h.heading)
+            }
+        );
+        for line in h.text.lines() {
+            println!("   {line}");
+        }
+    }
+}
+
+/// Runs a `deskhand memory` command on the configured database.
+pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCode> {
     // Read the import file before opening the store: a malformed file changes nothing.
     let import = match &cmd {
         MemoryCmd::Import { file } => Some(read_export(file)?),
         _ => None,
     };
-    let mut store = SqliteMemory::open(database)?;
+    let mut store = SqliteMemory::open(&config.database())?;
+    let embedder = || deskhand_host::recall::embedder(config);
     match cmd {
+        MemoryCmd::Add { paths, tag } => {
+            let e = embedder()?;
+            return add(&mut store, &e, &paths, tag.as_deref(), json);
+        }
+        MemoryCmd::Note { text, tag } => {
+            let e = embedder()?;
+            let r = store.add_note(&text, tag.as_deref(), Some(&e))?;
+            if json {
+                json_line(&r)?;
+            } else {
+                println!("kept note {} ({} chunk)", r.source, r.chunks);
+            }
+        }
+        MemoryCmd::Search { query, k, keywords } => {
+            let options = SearchOptions {
+                k: k.max(1),
+                keywords_only: keywords,
+                ..SearchOptions::default()
+            };
+            let hits = if keywords {
+                store.search_memory(&query, None, options)?
+            } else {
+                let e = embedder()?;
+                store.search_memory(&query, Some(&e), options)?
+            };
+            if json {
+                json_line(&hits)?;
+            } else {
+                print_hits(&hits);
+            }
+        }
+        MemoryCmd::Sources => {
+            let sources = store.sources()?;
+            if json {
+                json_line(&sources)?;
+            } else if sources.is_empty() {
+                println!(
+                    "no sources: add some with `deskhand memory add FILE` or `memory note TEXT`"
+                );
+            } else {
+                for s in &sources {
+                    println!(
+                        "{:>5}  {:<5} {:>4} chunks  {}{}",
+                        s.id,
+                        s.kind,
+                        s.chunks,
+                        s.uri,
+                        s.tag
+                            .as_deref()
+                            .map(|t| format!("  [{t}]"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        MemoryCmd::Forget { source } => {
+            let uri = store.forget(&source)?;
+            if json {
+                json_line(&serde_json::json!({ "forgot": uri }))?;
+            } else {
+                println!("forgot {uri} and everything derived from it");
+            }
+        }
         MemoryCmd::Tips { app, action: None } => {
             let tips = store.list_tips(app.as_deref())?;
             if json {

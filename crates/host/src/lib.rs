@@ -8,6 +8,7 @@ pub mod demo;
 pub mod doctor;
 pub mod look;
 pub mod perceptor;
+pub mod recall;
 mod session;
 
 pub use config::{Config, ConfigError, Overrides};

@@ -234,3 +234,90 @@ fn a_malformed_import_file_is_a_clear_error_and_changes_nothing() {
         text(&out)
     );
 }
+
+/// Your own memory through the real binary and model: a folder is added (the binary file in
+/// it skipped with the reason), a question that shares no word with its answer finds it,
+/// adding again embeds nothing, and forgetting removes the source from search.
+#[test]
+fn files_and_notes_are_added_searched_by_meaning_and_forgotten() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let docs = tempfile::tempdir().unwrap();
+    let life = docs.path().join("life.md");
+    std::fs::write(
+        &life,
+        "# Health\n\nDr. Alvarez, dental surgery on Baker Street. Check-up every six months.\n\n\
+         # Travel\n\nPassport X4471203, issued in Lisbon, expires in August 2031.\n",
+    )
+    .unwrap();
+    std::fs::write(docs.path().join("photo.jpg"), [0xffu8, 0xd8, 0, 0, 7]).unwrap();
+    let out = deskhand(
+        d,
+        &[
+            "memory",
+            "add",
+            docs.path().to_str().unwrap(),
+            "--tag",
+            "me",
+        ],
+    );
+    let shown = ok(&out);
+    assert!(
+        shown.contains("new") && shown.contains("2 chunks, 2 embedded"),
+        "{shown}"
+    );
+    assert!(shown.contains("photo.jpg: binary content"), "{shown}");
+    let again = ok(&deskhand(d, &["memory", "add", life.to_str().unwrap()]));
+    assert!(
+        again.contains("unchanged") && again.contains("0 embedded"),
+        "{again}"
+    );
+    ok(&deskhand(
+        d,
+        &["memory", "note", "I take my coffee black, no sugar"],
+    ));
+
+    let out = ok(&deskhand(
+        d,
+        &[
+            "--json",
+            "memory",
+            "search",
+            "who takes care of my teeth",
+            "-k",
+            "2",
+        ],
+    ));
+    let hits: Vec<serde_json::Value> = serde_json::from_str(out.trim()).unwrap();
+    assert!(hits.len() <= 2, "{out}");
+    assert!(
+        hits[0]["text"].as_str().unwrap().contains("Alvarez"),
+        "{out}"
+    );
+    assert_eq!(hits[0]["why"], "vector", "{out}");
+    assert_eq!(hits[0]["heading"], "Health");
+    // Words only: the same question finds nothing of the dentist.
+    let out = ok(&deskhand(
+        d,
+        &[
+            "memory",
+            "search",
+            "who takes care of my teeth",
+            "--keywords",
+        ],
+    ));
+    assert!(!out.contains("Alvarez"), "{out}");
+    let sources = ok(&deskhand(d, &["memory", "sources"]));
+    assert!(
+        sources.contains("life.md") && sources.contains("[me]") && sources.contains("note"),
+        "{sources}"
+    );
+
+    let out = ok(&deskhand(d, &["memory", "forget", life.to_str().unwrap()]));
+    assert!(out.contains("forgot"), "{out}");
+    let out = ok(&deskhand(d, &["memory", "search", "Alvarez dentist"]));
+    assert!(!out.contains("Alvarez"), "{out}");
+    let out = deskhand(d, &["memory", "search", " "]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("query is empty"), "{}", text(&out));
+}
