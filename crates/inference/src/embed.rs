@@ -168,11 +168,16 @@ impl TextEmbedder {
                 .map(|t| self.tokens(t))
                 .collect::<Result<Vec<_>, _>>()?;
             let vectors = self.run(&tokens)?;
-            out.extend(vectors.into_iter().zip(&tokens).map(|(vector, t)| Embedding {
-                vector,
-                tokens: t.ids.len(),
-                cut_tokens: t.cut,
-            }));
+            out.extend(
+                vectors
+                    .into_iter()
+                    .zip(&tokens)
+                    .map(|(vector, t)| Embedding {
+                        vector,
+                        tokens: t.ids.len(),
+                        cut_tokens: t.cut,
+                    }),
+            );
         }
         Ok(out)
     }

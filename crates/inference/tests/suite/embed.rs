@@ -90,7 +90,10 @@ fn questions_find_their_notes_by_meaning() {
     }
     let top1 = ranks.iter().filter(|r| r.1 == 1).count();
     let top3 = ranks.iter().filter(|r| r.1 <= 3).count();
-    eprintln!("top-1 {top1}/{n}, top-3 {top3}/{n}: {ranks:?}", n = ranks.len());
+    eprintln!(
+        "top-1 {top1}/{n}, top-3 {top3}/{n}: {ranks:?}",
+        n = ranks.len()
+    );
     let teeth = ranks.iter().find(|r| r.0.contains("teeth")).unwrap();
     assert_eq!(teeth.1, 1, "{ranks:?}");
     assert!(top3 * 10 >= ranks.len() * 8, "{ranks:?}");
@@ -121,7 +124,7 @@ fn a_missing_model_names_the_file_and_setup() {
     assert!(e.to_string().contains("nothing.onnx") && e.to_string().contains("./x setup"));
     let bad = dir.path().join("tokenizer.json");
     std::fs::write(&bad, "{not json").unwrap();
-    let e = TextEmbedder::from_files(&paths.embed_model, &bad, EmbedderOptions::default())
-        .unwrap_err();
+    let e =
+        TextEmbedder::from_files(&paths.embed_model, &bad, EmbedderOptions::default()).unwrap_err();
     assert!(matches!(e, InferenceError::BadModel { .. }), "{e:?}");
 }
