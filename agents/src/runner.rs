@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use deskhand_core::command::Command;
+use deskhand_core::experience::PersonalMemory;
 use deskhand_core::ports::{
     Accessibility, ActionEffect, Clock, Input, MemoryStore, RunStatus, Screen, StepRecord,
     TreeQuery, TreeScope,
@@ -39,12 +40,12 @@ pub trait Artifacts {
 
 /// Memory a run needs: runs and steps, plus (for agent runs) tips, shortcuts and the
 /// model-call log.
-pub trait AgentMemory: MemoryStore + Experience {
+pub trait AgentMemory: MemoryStore + Experience + PersonalMemory {
     /// The same store seen as a run log.
     fn store(&mut self) -> &mut dyn MemoryStore;
 }
 
-impl<T: MemoryStore + Experience> AgentMemory for T {
+impl<T: MemoryStore + Experience + PersonalMemory> AgentMemory for T {
     fn store(&mut self) -> &mut dyn MemoryStore {
         self
     }

@@ -1,5 +1,6 @@
 //! What the roles share during a run (Mobile-Agent-E's information pool).
 
+use deskhand_core::experience::Recollection;
 use deskhand_core::ports::Outcome;
 use deskhand_core::{Observation, Shortcut, Tip};
 
@@ -43,6 +44,12 @@ pub struct RunState {
     pub tips: Vec<Tip>,
     /// Shortcuts retrieved for this run.
     pub shortcuts: Vec<Shortcut>,
+    /// What the user's own memory holds about the instruction (for the Manager).
+    pub knowledge: Vec<Recollection>,
+    /// The Critic's objection to a "Finished", for the Manager's next plan.
+    pub critique: Option<String>,
+    /// Times the Critic sent the Manager back.
+    pub critic_rounds: u32,
     /// Every attempt so far.
     pub history: Vec<Attempt>,
     /// Failed (B/C) outcomes in a row.
@@ -91,6 +98,8 @@ impl RunState {
     ) -> manager::Input<'a> {
         manager::Input {
             instruction: &self.instruction,
+            knowledge: &self.knowledge,
+            critique: self.critique.as_deref(),
             tips: &self.tips,
             shortcuts: &self.shortcuts,
             plan: &self.plan,

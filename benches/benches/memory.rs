@@ -222,6 +222,7 @@ fn call(step: u32, role: &str, prompt: &str) -> ModelCallRecord {
         },
         ms: 900,
         error: None,
+        memory_used: Vec::new(),
     }
 }
 

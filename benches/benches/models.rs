@@ -39,6 +39,7 @@ fn request(tree: &str, png: Option<&str>) -> ModelRequest {
             serde_json::json!({"type": "object", "properties": {"action": {"type": "object"}}}),
         ),
         max_tokens: 300,
+        memory_used: Vec::new(),
     }
 }
 

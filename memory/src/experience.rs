@@ -634,8 +634,8 @@ impl Experience for SqliteMemory {
             .conn
             .prepare_cached(
                 "INSERT INTO model_calls (run_id, seq, step, role, prompt, reply, prompt_tokens,
-                    completion_tokens, ms, error)
-                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+                    completion_tokens, ms, error, memory_json)
+                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
                  FROM model_calls WHERE run_id = ?1",
             )
             .and_then(|mut s| {
@@ -648,7 +648,10 @@ impl Experience for SqliteMemory {
                     call.usage.prompt,
                     call.usage.completion,
                     call.ms as i64,
-                    call.error
+                    call.error,
+                    (!call.memory_used.is_empty())
+                        .then(|| serde_json::to_string(&call.memory_used).ok())
+                        .flatten()
                 ])
             });
         match result {
@@ -665,7 +668,8 @@ impl Experience for SqliteMemory {
             return Err(PortError::not_found(format!("run {run} does not exist")));
         }
         self.db().query(
-            "SELECT step, role, prompt, reply, prompt_tokens, completion_tokens, ms, error
+            "SELECT step, role, prompt, reply, prompt_tokens, completion_tokens, ms, error,
+                memory_json
              FROM model_calls WHERE run_id = ?1 ORDER BY seq",
             [run],
             |r| {
@@ -680,6 +684,10 @@ impl Experience for SqliteMemory {
                     },
                     ms: r.get::<_, i64>(6)? as u64,
                     error: r.get(7)?,
+                    memory_used: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|j| serde_json::from_str(&j).ok())
+                        .unwrap_or_default(),
                 })
             },
         )

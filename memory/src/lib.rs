@@ -16,7 +16,7 @@ pub use experience::{
     TIP_SIMILARITY,
 };
 pub use runs::SqliteMemory;
-pub use user::{read_text, AddReport, Hit, SearchOptions, Source, Why};
+pub use user::{read_text, AddReport, Hit, SearchOptions, Source, Why, RECALL_SIMILARITY};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]

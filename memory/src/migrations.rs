@@ -154,6 +154,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         vector BLOB NOT NULL,
         PRIMARY KEY (model, hash)
     ) WITHOUT ROWID;",
+    // 10: which items of the user's memory each model call's prompt held.
+    "ALTER TABLE model_calls ADD COLUMN memory_json TEXT;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

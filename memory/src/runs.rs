@@ -20,6 +20,8 @@ pub struct SqliteMemory {
     open_runs: Vec<i64>,
     /// The user memory's vectors of the current model, loaded on the first search.
     pub(crate) vectors: crate::user::VectorCache,
+    /// The embedder agents' recall uses (set by the host); keywords only without one.
+    pub(crate) embedder: crate::user::EmbedderSlot,
 }
 
 /// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the
@@ -96,6 +98,7 @@ impl SqliteMemory {
             interrupted,
             open_runs: Vec::new(),
             vectors: crate::user::VectorCache::default(),
+            embedder: crate::user::EmbedderSlot::default(),
         })
     }
 

@@ -8,7 +8,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
+use deskhand_core::experience::{PersonalMemory, Recollection};
 use deskhand_core::ports::{cosine, Embedder};
 use deskhand_core::PortError;
 use rusqlite::{params, OptionalExtension};
@@ -132,6 +134,63 @@ pub(crate) struct VectorCache {
     ids: Vec<i64>,
     data: Vec<f32>,
     dims: usize,
+}
+
+/// The embedder recall uses, if the host gave one.
+#[derive(Default, Clone)]
+pub(crate) struct EmbedderSlot(pub(crate) Option<Arc<dyn Embedder>>);
+
+impl std::fmt::Debug for EmbedderSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(e) => write!(f, "EmbedderSlot({})", e.model_id()),
+            None => f.write_str("EmbedderSlot(none)"),
+        }
+    }
+}
+
+/// Least similarity for a memory item to be given to an agent (keyword-only hits count when
+/// there is no embedder).
+pub const RECALL_SIMILARITY: f32 = 0.35;
+
+impl PersonalMemory for SqliteMemory {
+    fn recall(&mut self, query: &str, limit: usize) -> Result<Vec<Recollection>, PortError> {
+        if limit == 0 || query.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let embedder = self.embedder.0.clone();
+        let hits = self.search_memory(
+            query,
+            embedder.as_deref(),
+            SearchOptions {
+                k: limit,
+                min_similarity: RECALL_SIMILARITY,
+                keywords_only: false,
+            },
+        )?;
+        Ok(hits
+            .into_iter()
+            // With vectors, a keyword-only match on a common word is not enough.
+            .filter(|h| embedder.is_none() || h.similarity.is_some())
+            .map(|h| Recollection {
+                id: format!("chunk:{}", h.chunk),
+                source: h.source,
+                text: if h.heading.is_empty() {
+                    h.text
+                } else {
+                    format!("{}: {}", h.heading, h.text)
+                },
+                similarity: h.similarity,
+            })
+            .collect())
+    }
+}
+
+impl SqliteMemory {
+    /// Gives the store the embedder the agents' recall uses.
+    pub fn set_embedder(&mut self, embedder: Arc<dyn Embedder>) {
+        self.embedder = EmbedderSlot(Some(embedder));
+    }
 }
 
 fn sha(text: &str) -> String {

@@ -3,6 +3,8 @@
 //! Reflector says the subgoal is done, or when the run looks stuck; an outcome the runtime
 //! can see for itself (nothing changed, a key's plain effect, typed text in the field) needs
 //! no Reflector; the Notetaker is asked beside the Reflector when the Manager wants notes.
+//! When the user's memory was recalled, a Critic checks a "Finished" against it (Second Me),
+//! sending the Manager back at most twice.
 
 use deskhand_core::ports::{Outcome, RunStatus};
 use deskhand_core::protocol::Judge;
@@ -18,14 +20,25 @@ pub(super) fn run(s: &mut Session<'_, '_, '_>) -> Result<(RunStatus, String), St
         let mut step = s.begin(index)?;
         let stuck = s.state.stuck_block().is_some();
         if need_manager || subgoal_done || stuck || s.state.plan.is_empty() {
-            let plan = s.plan(&mut step)?;
-            if plan.finished() {
-                return s.finished_by_manager(step, &plan.thought);
+            let mut plan = s.plan(&mut step)?;
+            // A "Finished" the Critic finds wrong against the user's memory is planned again.
+            while plan.finished() {
+                if !s.criticize(&mut step)? {
+                    return s.finished_by_manager(step, &plan.thought);
+                }
+                plan = s.plan(&mut step)?;
             }
         }
         let chosen = match s.decide(&mut step)? {
             Ok(chosen) => chosen,
-            Err(thought) => return s.finished_by_manager(step, &thought),
+            Err(thought) => {
+                if !s.criticize(&mut step)? {
+                    return s.finished_by_manager(step, &thought);
+                }
+                need_manager = true;
+                s.set_aside(step);
+                continue;
+            }
         };
         if let Some(end) = s.terminal(&step, &chosen)? {
             return Ok(end);

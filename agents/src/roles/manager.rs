@@ -1,6 +1,7 @@
 //! The Manager: breaks the instruction into subgoals, tracks which are done, names the one to
 //! work on now, and says "Finished" when the instruction is done.
 
+use deskhand_core::experience::Recollection;
 use deskhand_core::ports::{Message, ModelRequest};
 use deskhand_core::{Observation, Role, Shortcut, Tip};
 use serde::Deserialize;
@@ -17,6 +18,10 @@ use crate::state::Attempt;
 pub struct Input<'a> {
     /// The user's instruction.
     pub instruction: &'a str,
+    /// What the user's own memory holds about it.
+    pub knowledge: &'a [Recollection],
+    /// The Critic's objection to the last "Finished".
+    pub critique: Option<&'a str>,
     /// Tips from earlier runs.
     pub tips: &'a [Tip],
     /// Shortcuts the Operator can call.
@@ -80,6 +85,13 @@ the current subgoal requires remembering something shown on screen for a later s
 /// The Manager's messages.
 pub fn messages(input: &Input<'_>) -> Vec<Message> {
     let mut body = section("User instruction", input.instruction);
+    if !input.knowledge.is_empty() {
+        body += &section(
+            "Reference knowledge from the user's own memory (use it where the instruction \
+             needs the user's details; do not guess them)",
+            &knowledge_text(input.knowledge),
+        );
+    }
     body += &section("Tips from earlier runs", &tips_text(input.tips));
     body += &section(
         "Shortcuts the Operator can call",
@@ -95,6 +107,12 @@ pub fn messages(input: &Input<'_>) -> Vec<Message> {
     }
     if let Some(stuck) = input.stuck {
         body += &section("Potentially stuck", stuck);
+    }
+    if let Some(problem) = input.critique {
+        body += &section(
+            "Not finished: the Critic checked the result against the user's memory",
+            problem,
+        );
     }
     body += if input.plan.is_empty() {
         "Make the plan and name the first subgoal.\n\n"
@@ -123,7 +141,18 @@ pub fn schema() -> Value {
 
 /// The Manager's request.
 pub fn request(input: &Input<'_>) -> ModelRequest {
-    super::request(Role::Manager, messages(input), schema())
+    let mut r = super::request(Role::Manager, messages(input), schema());
+    r.memory_used = input.knowledge.iter().map(|k| k.id.clone()).collect();
+    r
+}
+
+/// One line per item: what it says and where it came from.
+fn knowledge_text(items: &[Recollection]) -> String {
+    items
+        .iter()
+        .map(|k| format!("- {} (from {})", k.text.replace('\n', " "), k.source))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses the answer; a plan without a current subgoal is invalid.

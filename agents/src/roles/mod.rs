@@ -2,8 +2,10 @@
 //! schema sent as a structured-output hint and the validator that every answer passes before
 //! anything uses it. A role takes a narrow input of its own, never the whole run state.
 
+pub mod critic;
 pub mod experience;
 pub mod manager;
+pub mod memory;
 pub mod notetaker;
 pub mod operator;
 pub mod parse;
@@ -23,13 +25,15 @@ pub const ROLES: &[Role] = &[
     Role::Notetaker,
     Role::Tips,
     Role::Shortcuts,
+    Role::Memory,
+    Role::Critic,
 ];
 
 /// Upper bound on a role's answer.
 fn max_tokens(role: Role) -> u32 {
     match role {
         Role::Manager | Role::Shortcuts => 1_024,
-        Role::Notetaker | Role::Tips => 512,
+        Role::Notetaker | Role::Tips | Role::Memory | Role::Critic => 512,
         Role::Operator | Role::Reflector => 768,
     }
 }
@@ -41,5 +45,6 @@ pub(crate) fn request(role: Role, messages: Vec<Message>, schema: Value) -> Mode
         messages,
         json_schema: Some(schema),
         max_tokens: max_tokens(role),
+        memory_used: Vec::new(),
     }
 }

@@ -163,6 +163,7 @@ impl Caller {
                     usage,
                     ms,
                     error: error.clone(),
+                    memory_used: request.memory_used.clone(),
                 },
             )?;
             (turn.events)(Event::ModelCalled {

@@ -46,6 +46,11 @@ pub struct AgentConfig {
     pub settle: SettlePolicy,
     /// Which loop strings the roles together.
     pub preset: Preset,
+    /// Items of the user's own memory given to the Manager (0: none).
+    pub recall: usize,
+    /// Why the user's memory must not reach the model (an endpoint the user has not
+    /// trusted); when set nothing is recalled and the run says so.
+    pub recall_withheld: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -63,6 +68,8 @@ impl Default for AgentConfig {
             images: true,
             settle: SettlePolicy::default(),
             preset: Preset::default(),
+            recall: 5,
+            recall_withheld: None,
         }
     }
 }

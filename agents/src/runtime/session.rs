@@ -18,7 +18,10 @@ use super::judge::{effect_text, observe_effect};
 use super::{AgentConfig, AgentOutcome, AgentRunner};
 use crate::roles::operator::{Decision, Reply as OperatorReply};
 use crate::roles::reflector::{self, Reply as Verdict};
-use crate::roles::{manager, notetaker, operator};
+use crate::roles::{critic, manager, notetaker, operator};
+
+/// Times a run's "Finished" may be sent back by the Critic.
+pub const MAX_CRITIC_ROUNDS: u32 = 2;
 use crate::runner::{DirectRunner, Ports, RunError};
 use crate::shortcut;
 use crate::state::{Attempt, RunState};
@@ -275,11 +278,50 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         self.state.tips = tips.unwrap_or_default();
         self.state.shortcuts = shortcuts.unwrap_or_default();
         self.retrieve_ms = retrieve_ms;
+        self.recall();
         for note in self.obs.notes.clone() {
             self.event(Event::Notice { message: note });
         }
         self.perceive_ms = t0.elapsed().as_millis() as u64;
         Ok(())
+    }
+
+    /// What the user's own memory holds about the instruction, for the Manager; nothing
+    /// when the model endpoint is not trusted with it (the run says so).
+    fn recall(&mut self) {
+        if self.config.recall == 0 {
+            return;
+        }
+        if let Some(why) = self.config.recall_withheld.clone() {
+            self.event(Event::Notice {
+                message: format!("your memory was withheld from the model: {why}"),
+            });
+            return;
+        }
+        let t = Instant::now();
+        let instruction = self.state.instruction.clone();
+        match self.p.memory.recall(&instruction, self.config.recall) {
+            Ok(items) => {
+                if !items.is_empty() {
+                    self.event(Event::Notice {
+                        message: format!(
+                            "from your memory: {} item(s) for the Manager ({})",
+                            items.len(),
+                            items
+                                .iter()
+                                .map(|k| k.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+                self.state.knowledge = items;
+            }
+            Err(e) => self.event(Event::Notice {
+                message: format!("your memory could not be read: {e}"),
+            }),
+        }
+        self.retrieve_ms += t.elapsed().as_millis() as u64;
     }
 
     /// Tips and shortcuts of the app in front, once per app.
@@ -366,6 +408,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         let (caller, mut turn) = self.turn(step);
         let m = caller.ask(&mut turn, request, None, &manager::validate)?;
         step.stats.times.manager += t.elapsed().as_millis() as u64;
+        self.state.critique = None;
         if self.state.subgoal != m.current_subgoal {
             self.state.progress.clear();
         }
@@ -381,6 +424,41 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
             subtasks,
         });
         Ok(m)
+    }
+
+    /// Ends a step that acted on nothing (its calls and tokens still count).
+    pub fn set_aside(&mut self, step: Step) {
+        self.outcome.calls += step.stats.calls;
+        add_usage(&mut self.outcome.usage, step.stats.usage);
+    }
+
+    /// Before a "Finished" is taken, the Critic checks the result against the user's memory;
+    /// true when it found a problem and the Manager must plan again (at most
+    /// [`MAX_CRITIC_ROUNDS`] times a run, and only when memory was recalled).
+    pub fn criticize(&mut self, step: &mut Step) -> Result<bool, Stop> {
+        if self.state.knowledge.is_empty() || self.state.critic_rounds >= MAX_CRITIC_ROUNDS {
+            return Ok(false);
+        }
+        let t = Instant::now();
+        let request = critic::request(&critic::Input {
+            instruction: &self.state.instruction,
+            knowledge: &self.state.knowledge,
+            completed: &self.state.completed,
+            screen: &self.obs,
+            images: self.config.images,
+        });
+        let (caller, mut turn) = self.turn(step);
+        let verdict = caller.ask(&mut turn, request, None, &critic::validate)?;
+        step.stats.times.manager += t.elapsed().as_millis() as u64;
+        if verdict.ok {
+            return Ok(false);
+        }
+        self.state.critic_rounds += 1;
+        self.event(Event::Notice {
+            message: format!("the Critic sent the Manager back: {}", verdict.problem),
+        });
+        self.state.critique = Some(verdict.problem);
+        Ok(true)
     }
 
     /// The Operator picks one action (or shortcut) for the current subgoal. When it finds

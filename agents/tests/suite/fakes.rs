@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deskhand_agents::{AgentConfig, AgentOutcome, AgentRunner, Artifacts, Ports};
+use deskhand_core::experience::{PersonalMemory, Recollection};
 use deskhand_core::ports::{
     Clock, Input, MemoryStore, ModelBackend, ModelReply, ModelRequest, RunRecord, RunStatus,
     Screen, StepRecord, TokenUsage,
@@ -361,6 +362,29 @@ pub struct Memory {
     pub tips: Vec<Tip>,
     pub shortcuts: Vec<Shortcut>,
     pub shortcut_runs: Vec<(i64, bool)>,
+    /// The user's own memory: items recalled when they share a word of four letters or more
+    /// with the query.
+    pub personal: Vec<Recollection>,
+}
+
+impl PersonalMemory for Memory {
+    fn recall(&mut self, query: &str, limit: usize) -> Result<Vec<Recollection>, PortError> {
+        let words: Vec<String> = query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.len() >= 4)
+            .map(str::to_lowercase)
+            .collect();
+        Ok(self
+            .personal
+            .iter()
+            .filter(|k| {
+                let text = k.text.to_lowercase();
+                words.iter().any(|w| text.contains(w.as_str()))
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
 }
 
 impl Memory {

@@ -523,3 +523,189 @@ fn the_operator_saying_done_ends_the_run_with_its_summary() {
     assert_eq!(out.summary, "saved hello");
     assert!(d.world().events.is_empty());
 }
+
+const EMAIL: &str = "jo.silva@example.org";
+
+/// A Manager that types whatever address the user's memory gave it (or says it does not know
+/// it), and finishes once the note shows a value.
+fn manager_from_memory(p: &str, _turn: usize) -> String {
+    let screen = after(p, "Current screen");
+    let told = p[..p.len() - screen.len()].to_string();
+    let value = if told.contains(EMAIL) {
+        EMAIL
+    } else {
+        "UNKNOWN"
+    };
+    let subgoal = if screen.contains(EMAIL) || screen.contains("UNKNOWN") {
+        "Finished".to_string()
+    } else {
+        format!("Type {value} into the note")
+    };
+    json!({"thought": "t", "plan": "1. Type the address into the note", "current_subgoal": subgoal})
+        .to_string()
+}
+
+/// An Operator that types what its subgoal names into the note.
+fn operator_typing(p: &str, _turn: usize) -> String {
+    let subgoal = section(p, "Current subgoal");
+    let screen = after(p, "Current screen");
+    let value = subgoal
+        .strip_prefix("Type ")
+        .and_then(|s| s.strip_suffix(" into the note"))
+        .unwrap_or_default()
+        .to_string();
+    let field = screen
+        .lines()
+        .find(|l| l.contains(" text \""))
+        .unwrap_or_default();
+    if screen.contains(&value) {
+        json!({"thought": "typed", "subgoal_complete": true}).to_string()
+    } else if field.contains(" FE") {
+        json!({"thought": "type", "action": {"kind": "type", "text": value}}).to_string()
+    } else {
+        click(&id_of(screen, " text \""), "focus the note")
+    }
+}
+
+fn remembered(d: &mut Desk) {
+    d.memory.personal = vec![
+        deskhand_core::experience::Recollection {
+            id: "chunk:7".into(),
+            source: "note:1".into(),
+            text: format!("My personal email is {EMAIL}"),
+            similarity: Some(0.62),
+        },
+        deskhand_core::experience::Recollection {
+            id: "chunk:9".into(),
+            source: "note:2".into(),
+            text: "I take my coffee black".into(),
+            similarity: Some(0.41),
+        },
+    ];
+    d.model.answer(Role::Manager, manager_from_memory);
+    d.model.answer(Role::Operator, operator_typing);
+    d.model
+        .answer(Role::Critic, |_, _| json!({"ok": true}).to_string());
+}
+
+/// The Manager is shown what the user's memory holds about the task (only that), types the
+/// remembered address, and the call log says which memory items its prompt held.
+#[test]
+fn the_manager_is_given_what_the_users_memory_holds_and_the_call_records_it() {
+    let mut d = desk(false, 0);
+    remembered(&mut d);
+    let (out, events) = d.run("Type my email address into the note");
+    assert_eq!(out.status, RunStatus::Succeeded, "{events:?}");
+    assert_eq!(d.world().text, EMAIL);
+    let first = &d.model.prompts(Role::Manager)[0];
+    assert!(
+        first.contains(&format!("- My personal email is {EMAIL} (from note:1)")),
+        "{first}"
+    );
+    assert!(!first.contains("coffee"), "{first}");
+    let calls = d.memory.calls_of(out.run);
+    let managers: Vec<_> = calls.iter().filter(|c| c.role == "manager").collect();
+    assert!(
+        managers.iter().all(|c| c.memory_used == ["chunk:7"]),
+        "{managers:?}"
+    );
+    // The Critic checks the result against the same item; the other roles see only what
+    // the Manager's subgoal says, and hold no memory item.
+    assert!(calls
+        .iter()
+        .any(|c| c.role == "critic" && c.memory_used == ["chunk:7"]));
+    assert!(calls
+        .iter()
+        .filter(|c| c.role != "manager" && c.role != "critic")
+        .all(|c| c.memory_used.is_empty() && !c.prompt.contains("(from note:1)")));
+    assert!(events.iter().any(|e| matches!(e, Event::Notice { message }
+        if message.contains("from your memory: 1 item") && message.contains("chunk:7"))));
+}
+
+/// When the endpoint is not trusted with the user's memory, nothing of it is sent: the run
+/// says why, and the Manager does not know the address.
+#[test]
+fn memory_is_withheld_from_an_untrusted_endpoint_and_the_run_says_so() {
+    let mut d = desk(false, 0);
+    remembered(&mut d);
+    d.config.recall_withheld =
+        Some("http://10.1.2.3:8000/v1 is not loopback and not trusted".into());
+    let (out, events) = d.run("Type my email address into the note");
+    assert_eq!(out.status, RunStatus::Succeeded, "{events:?}");
+    assert_eq!(d.world().text, "UNKNOWN");
+    for role in [Role::Manager, Role::Operator, Role::Reflector] {
+        assert!(d.model.prompts(role).iter().all(|p| !p.contains(EMAIL)));
+    }
+    assert!(d
+        .memory
+        .calls_of(out.run)
+        .iter()
+        .all(|c| c.memory_used.is_empty()));
+    assert!(events.iter().any(|e| matches!(e, Event::Notice { message }
+        if message.contains("withheld") && message.contains("10.1.2.3"))));
+}
+
+/// A "Finished" with a detail the user's memory contradicts is sent back by the Critic; the
+/// Manager, told the problem, fixes it; the Critic then agrees. Its prompt holds the memory.
+#[test]
+fn the_critic_sends_back_a_result_that_contradicts_the_users_memory() {
+    let mut d = desk(false, 0);
+    remembered(&mut d);
+    // A Manager that first types an old address, then the one the Critic points at.
+    d.model.answer(Role::Manager, |p: &str, _| {
+        let screen = after(p, "Current screen");
+        let told = &p[..p.len() - screen.len()];
+        let fixing = told.contains("### Not finished: the Critic");
+        let subgoal = if fixing {
+            format!("Type {EMAIL} into the note")
+        } else if screen.contains("jo@old.example") || screen.contains(EMAIL) {
+            "Finished".into()
+        } else {
+            "Type jo@old.example into the note".into()
+        };
+        json!({"thought": "t", "plan": "1. Type the address", "current_subgoal": subgoal})
+            .to_string()
+    });
+    // The Operator clears a wrong value before typing.
+    d.model.answer(Role::Operator, |p: &str, turn| {
+        let subgoal = section(p, "Current subgoal");
+        let screen = after(p, "Current screen");
+        let field = screen
+            .lines()
+            .find(|l| l.contains(" text \""))
+            .unwrap_or_default();
+        let value = subgoal
+            .strip_prefix("Type ")
+            .and_then(|s| s.strip_suffix(" into the note"))
+            .unwrap_or_default();
+        if field.contains(&format!("=\"{value}\"")) {
+            return json!({"thought": "typed", "subgoal_complete": true}).to_string();
+        }
+        if field.contains("=\"") && !field.contains("=\"\"") {
+            return click(&id_of(screen, "\"Clear\""), "clear the old value");
+        }
+        operator_typing(p, turn)
+    });
+    d.model.answer(Role::Critic, |p: &str, _| {
+        let screen = after(p, "Current screen");
+        if p.contains(EMAIL) && !screen.contains(&format!("=\"{EMAIL}\"")) {
+            json!({"ok": false, "problem": format!("the note does not hold the user's email {EMAIL}")})
+                .to_string()
+        } else {
+            json!({"ok": true}).to_string()
+        }
+    });
+    let (out, events) = d.run("Type my email address into the note");
+    assert_eq!(out.status, RunStatus::Succeeded, "{events:?}");
+    assert_eq!(d.world().text, EMAIL);
+    let critics = d.model.prompts(Role::Critic);
+    assert_eq!(critics.len(), 2, "once to object, once to agree");
+    assert!(critics[0].contains(&format!("- My personal email is {EMAIL} (from note:1)")));
+    assert!(events.iter().any(|e| matches!(e, Event::Notice { message }
+        if message.starts_with("the Critic sent the Manager back"))));
+    let calls = d.memory.calls_of(out.run);
+    assert!(calls
+        .iter()
+        .filter(|c| c.role == "critic")
+        .all(|c| c.memory_used == ["chunk:7"]));
+}

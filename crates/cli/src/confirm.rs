@@ -58,6 +58,19 @@ impl Terminal {
     }
 }
 
+impl Terminal {
+    /// Asks a yes/no question on the terminal; silence past the timeout or end of input is no.
+    pub fn ask(&self, question: &str) -> bool {
+        eprint!(
+            "{question} [y/N] (no answer in {} s means no) ",
+            self.timeout.as_secs()
+        );
+        let _ = std::io::stderr().flush();
+        let answer = self.next_line(self.timeout).unwrap_or_default();
+        matches!(answer.trim().to_lowercase().as_str(), "y" | "yes")
+    }
+}
+
 impl Confirmer for Terminal {
     fn confirm(&self, d: &GateDecision, announce: &mut dyn FnMut()) -> bool {
         announce();

@@ -16,7 +16,7 @@ use deskhand_core::ports::{RunStatus, TreeScope};
 use deskhand_core::{Action, Op};
 use deskhand_host::doctor::Verdict;
 use deskhand_host::StepFailure;
-use deskhand_host::{Config, Deskhand, Overrides};
+use deskhand_host::{Config, Deskhand, HostError, Overrides};
 
 use crate::output::Printer;
 
@@ -94,6 +94,18 @@ enum Cmd {
     Steps {
         /// Run id.
         run: i64,
+    },
+    /// Fill the form on screen from your memory: finds its fields (labels and inputs),
+    /// asks the `memory` model role which remembered values go where, shows them, and types
+    /// them once you agree. Fields memory does not know are left as they are. Needs a model
+    /// endpoint on this machine or listed in `[memory] trusted_endpoints`.
+    Fill {
+        /// The form of this application's window (default: the active window).
+        #[arg(long)]
+        app: Option<String>,
+        /// Type the values without asking.
+        #[arg(long)]
+        yes: bool,
     },
     /// Print the JSON schema of actions.
     Schema,
@@ -177,6 +189,50 @@ fn submit(deskhand: &Deskhand, op: Op, printer: &mut Printer) -> anyhow::Result<
     )
 }
 
+/// `deskhand fill`: shows what memory proposes for each field, asks (unless `yes`), types.
+fn fill(
+    deskhand: &Deskhand,
+    app: Option<&str>,
+    yes: bool,
+    terminal: &confirm::Terminal,
+    printer: &mut Printer,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let proposals = match deskhand.propose_fill(app, &mut |e| printer.event(&e)) {
+        Ok(p) => p,
+        Err(HostError::ModelsNotConfigured(how)) => {
+            eprintln!("deskhand: {how}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&proposals)?);
+    } else {
+        for p in &proposals {
+            if p.value.is_empty() {
+                println!("  {:<20} (memory does not say; left as it is)", p.label);
+            } else {
+                println!(
+                    "  {:<20} {}   [{}, confidence {:.2}]",
+                    p.label, p.value, p.source, p.confidence
+                );
+            }
+        }
+    }
+    let known = proposals.iter().filter(|p| !p.value.is_empty()).count();
+    if known == 0 {
+        eprintln!("deskhand: memory knows none of these fields; nothing typed");
+        return Ok(ExitCode::from(1));
+    }
+    if !yes && !terminal.ask(&format!("type these {known} value(s) into the form?")) {
+        eprintln!("nothing typed");
+        return Ok(ExitCode::from(4));
+    }
+    let outcome = deskhand.fill(&proposals, &mut |e| printer.event(&e))?;
+    Ok(exit_for(outcome.status))
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         config_file: cli.config.clone(),
@@ -217,7 +273,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let terminal =
                 std::sync::Arc::new(confirm::Terminal::new(timeout, deskhand.cancel_flag()));
             deskhand.set_confirmer(terminal.clone());
-            deskhand.set_resumer(terminal);
+            deskhand.set_resumer(terminal.clone());
             match cmd {
                 Cmd::Do { commands } => submit(&deskhand, Op::Do { commands }, &mut printer),
                 Cmd::Act { action } => {
@@ -240,6 +296,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Cmd::Look(args) => look::look(&deskhand, &args, cli.json),
                 Cmd::Read(args) => look::read(&deskhand, &args, cli.json),
                 Cmd::Find(args) => look::find(&deskhand, &args, cli.json),
+                Cmd::Fill { app, yes } => fill(
+                    &deskhand,
+                    app.as_deref(),
+                    yes,
+                    &terminal,
+                    &mut printer,
+                    cli.json,
+                ),
                 Cmd::Runs { limit } => {
                     printer.runs(&deskhand.recent_runs(limit)?)?;
                     Ok(ExitCode::SUCCESS)

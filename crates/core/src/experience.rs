@@ -161,6 +161,29 @@ pub struct ModelCallRecord {
     pub ms: u64,
     /// The error, when the call or its validation failed.
     pub error: Option<String>,
+    /// The items of the user's memory its prompt held ("chunk:12").
+    #[serde(default)]
+    pub memory_used: Vec<String>,
+}
+
+/// Something the user's own memory holds that bears on a task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recollection {
+    /// Names the item for the call log ("chunk:12").
+    pub id: String,
+    /// Where it came from (a file path, a note).
+    pub source: String,
+    /// What it says.
+    pub text: String,
+    /// Its cosine similarity to the task, when it was found by meaning.
+    pub similarity: Option<f32>,
+}
+
+/// The user's own memory, as the agents read it.
+pub trait PersonalMemory: Send {
+    /// What the memory holds about `query` above its similarity threshold, best first; empty
+    /// when it knows nothing relevant.
+    fn recall(&mut self, query: &str, limit: usize) -> Result<Vec<Recollection>, PortError>;
 }
 
 fn is_snake_case(name: &str) -> bool {

@@ -8,6 +8,7 @@ pub mod command;
 pub mod diff;
 pub mod error;
 pub mod experience;
+pub mod form;
 pub mod geometry;
 pub mod grounding;
 pub mod input;

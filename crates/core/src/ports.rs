@@ -245,6 +245,9 @@ pub struct ModelRequest {
     pub json_schema: Option<serde_json::Value>,
     /// Upper bound on generated tokens.
     pub max_tokens: u32,
+    /// Which items of the user's memory the prompt holds ("chunk:12"), recorded with the
+    /// call; never sent to the endpoint as such.
+    pub memory_used: Vec<String>,
 }
 
 /// Tokens used by one call.

@@ -20,17 +20,23 @@ pub enum Role {
     Tips,
     /// Writes shortcuts after a successful run (an Experience Reflector).
     Shortcuts,
+    /// Reads the user's own memory for a task: which remembered values fill a form.
+    Memory,
+    /// Checks a finished result against the user's own memory (Second Me's critic).
+    Critic,
 }
 
 impl Role {
     /// Every role this vocabulary names, in a fixed order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 8] = [
         Role::Manager,
         Role::Operator,
         Role::Reflector,
         Role::Notetaker,
         Role::Tips,
         Role::Shortcuts,
+        Role::Memory,
+        Role::Critic,
     ];
 
     /// The name used in configuration, logs and events ("manager").
@@ -42,6 +48,8 @@ impl Role {
             Role::Notetaker => "notetaker",
             Role::Tips => "tips",
             Role::Shortcuts => "shortcuts",
+            Role::Memory => "memory",
+            Role::Critic => "critic",
         }
     }
 

@@ -29,6 +29,19 @@ pub struct RawConfig {
     pub models: Option<ModelSettings>,
     /// Limits and switches of agent runs (`[agent]`).
     pub agent: Option<AgentSettings>,
+    /// How agents use the user's own memory (`[memory]`).
+    pub memory: Option<MemorySettings>,
+}
+
+/// The `[memory]` section: how agents use the user's own memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySettings {
+    /// Items of memory given to the Manager per run (default 5; 0: none).
+    pub recall: Option<usize>,
+    /// Model endpoints (base URLs, or their beginnings) trusted with the user's memory
+    /// besides loopback ones: `trusted_endpoints = ["https://llm.example.org/v1"]`.
+    pub trusted_endpoints: Option<Vec<String>>,
 }
 
 /// The `[agent]` section: limits and switches of `deskhand run`. Every field is optional;
@@ -128,6 +141,8 @@ pub struct Config {
     pub models: ModelSettings,
     /// The `[agent]` section, validated.
     pub agent: AgentSettings,
+    /// The `[memory]` section.
+    pub memory: MemorySettings,
 }
 
 /// A configuration that cannot be used.
@@ -285,6 +300,7 @@ impl Config {
             wayland: env.wayland,
             models,
             agent,
+            memory: raw.memory.unwrap_or_default(),
         })
     }
 

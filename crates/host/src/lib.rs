@@ -6,6 +6,7 @@ pub mod config;
 pub mod confirm;
 pub mod demo;
 pub mod doctor;
+pub mod fill;
 pub mod look;
 pub mod perceptor;
 pub mod recall;
@@ -13,6 +14,6 @@ mod session;
 
 pub use config::{Config, ConfigError, Overrides};
 pub use deskhand_agents::{AgentOutcome, Preset, RunOutcome, StepFailure, ROLES};
-pub use look::LookOptions;
 pub use deskhand_perception::DesktopPerceptor;
+pub use look::LookOptions;
 pub use session::{agent_config, model_router, Deskhand, HostError, Snapshot};

@@ -25,9 +25,9 @@ fn port_error(e: HostError) -> PortError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Env, Overrides};
     use base64::Engine as _;
     use deskhand_core::{ObserveOptions, Perceptor};
-    use crate::config::{Config, Env, Overrides};
 
     /// Mousepad on a virtual desktop: the observation names the app and window, its compact
     /// text and Set-of-Marks image show mousepad's menus, and a second look keeps the ids.

@@ -131,7 +131,7 @@ pub struct Deskhand {
     accessibility: Option<AtspiReader>,
     accessibility_error: Option<String>,
     input: Mutex<Option<EnigoInput>>,
-    memory: Mutex<SqliteMemory>,
+    pub(crate) memory: Mutex<SqliteMemory>,
     cancel: Arc<AtomicBool>,
     policy: Policy,
     confirmer: Arc<dyn Confirmer>,

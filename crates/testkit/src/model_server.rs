@@ -191,7 +191,13 @@ impl std::fmt::Debug for ScriptedModelServer {
 impl ScriptedModelServer {
     /// Starts a server on a free port of 127.0.0.1.
     pub fn start() -> std::io::Result<ScriptedModelServer> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on("127.0.0.1".parse().map_err(std::io::Error::other)?)
+    }
+
+    /// Starts a server on a free port of `ip` (e.g. this machine's network address, to be
+    /// an endpoint that is not loopback).
+    pub fn start_on(ip: std::net::IpAddr) -> std::io::Result<ScriptedModelServer> {
+        let listener = TcpListener::bind((ip, 0))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -206,6 +212,18 @@ impl ScriptedModelServer {
             shared,
             accept: Some(accept),
         })
+    }
+
+    /// This machine's first IPv4 address that is not loopback (from `hostname -I`), if any.
+    pub fn network_ip() -> Option<std::net::IpAddr> {
+        let out = std::process::Command::new("hostname")
+            .arg("-I")
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|w| w.parse::<std::net::IpAddr>().ok())
+            .find(|ip| ip.is_ipv4() && !ip.is_loopback())
     }
 
     /// The OpenAI-style base URL, "http://127.0.0.1:PORT/v1".

@@ -1,4 +1,4 @@
 mod experience;
 mod kill;
-mod user;
 pub(crate) mod records;
+mod user;

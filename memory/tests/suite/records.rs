@@ -88,6 +88,7 @@ pub fn call(step: u32, role: &str) -> ModelCallRecord {
         },
         ms: 250,
         error: (role == "reflector").then(|| "schema: missing field".into()),
+        memory_used: Vec::new(),
     }
 }
 

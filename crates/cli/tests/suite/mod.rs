@@ -4,6 +4,7 @@ mod agent_tasks;
 mod bad_input;
 mod demo;
 mod direct;
+mod fill;
 mod galculator;
 mod look;
 mod memory;

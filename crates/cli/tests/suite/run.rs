@@ -158,6 +158,7 @@ fn configured(data: &Path, server: &ScriptedModelServer, args: &[&str]) -> Outpu
         "notetaker",
         "tips",
         "shortcuts",
+        "critic",
     ] {
         cmd.env(format!("DESKHAND_{}_MODEL", role.to_uppercase()), role);
     }
@@ -209,5 +210,87 @@ fn run_shows_progress_lines_and_streams_json_events() {
             ..
         })
     ));
+    drop(session);
+}
+
+/// The user's memory reaches the Manager of a run on this machine's endpoint (the real store
+/// and embedding model find the note by meaning), and the call log names the item; the same
+/// run against an endpoint on the network is not sent it, and says so.
+#[test]
+fn the_users_memory_reaches_a_local_manager_and_is_withheld_from_a_network_endpoint() {
+    let session = deskhand_testkit::start_mousepad().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let note = super::deskhand(
+        data.path(),
+        &[
+            "memory",
+            "note",
+            "My personal email is jo.silva@example.org",
+        ],
+    );
+    assert!(note.status.success(), "{}", text(&note));
+    let task = "type my email address";
+
+    let agree = || -> deskhand_testkit::model_server::Responder {
+        Box::new(|_: &RecordedRequest, _| Reply::json(&json!({"ok": true})))
+    };
+    let local = ScriptedModelServer::start().unwrap();
+    script_typing(&local, "hello\n");
+    local.responder("critic", agree());
+    let out = configured(data.path(), &local, &["run", task]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("from your memory: 1 item(s) for the Manager"),
+        "{said}"
+    );
+    let managers = local.requests_for("manager");
+    assert!(
+        managers[0]
+            .text
+            .contains("My personal email is jo.silva@example.org (from note:"),
+        "{}",
+        managers[0].text
+    );
+    // The Critic checked the result against the same note; the others never saw it.
+    let critic = local.requests_for("critic");
+    assert!(critic.len() == 1 && critic[0].text.contains("jo.silva@example.org"));
+    for role in ["operator", "reflector"] {
+        assert!(local
+            .requests_for(role)
+            .iter()
+            .all(|r| !r.text.contains("jo.silva")));
+    }
+    let db = rusqlite::Connection::open(data.path().join("deskhand.db")).unwrap();
+    let used: Vec<Option<String>> = db
+        .prepare("SELECT memory_json FROM model_calls WHERE role = 'manager'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !used.is_empty()
+            && used
+                .iter()
+                .all(|u| u.as_deref().is_some_and(|j| j.contains("chunk:"))),
+        "{used:?}"
+    );
+
+    let ip = ScriptedModelServer::network_ip().expect("a network address (hostname -I)");
+    let remote = ScriptedModelServer::start_on(ip).unwrap();
+    script_typing(&remote, "hello\n");
+    remote.responder("critic", agree());
+    let out = configured(data.path(), &remote, &["run", task]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("your memory was withheld from the model") && said.contains(&ip.to_string()),
+        "{said}"
+    );
+    assert!(remote
+        .requests()
+        .iter()
+        .all(|r| !r.text.contains("jo.silva")));
     drop(session);
 }

@@ -55,6 +55,33 @@ impl Deskhand {
         let router = Arc::new(self.model_router()?);
         let mut config = self.agent_config(max_steps);
         config.preset = preset;
+        // The user's memory goes only to the Manager's endpoint when it is on this machine
+        // or trusted.
+        config.recall_withheld = router
+            .endpoint(&deskhand_core::Role::Manager.to_string())
+            .and_then(|e| {
+                crate::recall::withheld_from(
+                    &e.base_url,
+                    self.config
+                        .memory
+                        .trusted_endpoints
+                        .as_deref()
+                        .unwrap_or(&[]),
+                )
+            });
+        let embedder = if config.recall > 0 && config.recall_withheld.is_none() {
+            match crate::recall::embedder(&self.config) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => {
+                    on_event(Event::Notice {
+                        message: format!("your memory is searched by keywords only: {e}"),
+                    });
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let runner = AgentRunner {
             config,
             cancel: self.cancel.clone(),
@@ -63,6 +90,9 @@ impl Deskhand {
             message: format!("preset {preset}; models: {}", models_in_use(&router)),
         });
         self.with_run_kit(on_event, |kit, on_event| {
+            if let Some(e) = embedder {
+                kit.memory.set_embedder(e);
+            }
             let mut perceptor = self.perceptor(crate::LookOptions::default());
             let ports = Ports {
                 perceptor: Some(&mut perceptor),
@@ -100,6 +130,7 @@ pub fn agent_config(config: &Config, max_steps: Option<u32>) -> AgentConfig {
     c.learn = a.learn.unwrap_or(c.learn);
     c.images = a.images.unwrap_or(c.images);
     c.preset = a.preset.unwrap_or(c.preset);
+    c.recall = config.memory.recall.unwrap_or(c.recall);
     c.settle.max = Duration::from_millis(config.settle_max_ms);
     c
 }

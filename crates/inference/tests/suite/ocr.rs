@@ -119,7 +119,9 @@ fn held_out_ui_strings_are_read_back_exactly() {
     let ocr = engine();
     let (_, tuned, _) = exact_match(&ocr, TUNED);
     let (rate, word_rate, report) = exact_match(&ocr, HELD_OUT);
-    eprintln!("tuned {tuned:.3} / held-out {word_rate:.3} (labels with a letter or digit)\n{report}");
+    eprintln!(
+        "tuned {tuned:.3} / held-out {word_rate:.3} (labels with a letter or digit)\n{report}"
+    );
     assert!(word_rate >= HELD_OUT_FLOOR, "{report}");
     assert!(rate >= HELD_OUT_FLOOR - 0.05, "{report}");
 }

@@ -42,6 +42,7 @@ pub fn request(role: &str, parts: Vec<MessagePart>) -> ModelRequest {
         ],
         json_schema: None,
         max_tokens: 256,
+        memory_used: Vec::new(),
     }
 }
 

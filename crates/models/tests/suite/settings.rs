@@ -61,7 +61,7 @@ fn the_config_file_section_parses_and_roles_inherit_from_the_default() {
         lines[1],
         "operator -> openai qwen2.5vl:7b at http://127.0.0.1:11434/v1"
     );
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), Role::ALL.len());
 }
 
 #[test]
