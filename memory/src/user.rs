@@ -217,16 +217,35 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Reads a file as text; binary or non-UTF-8 content is refused with the reason.
+/// Reads a file as text: UTF-8 text and Markdown as they are, a PDF's text layer page by
+/// page; binary or non-UTF-8 content and PDFs without text are refused with the reason.
 pub fn read_text(path: &Path) -> Result<String, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     if bytes.starts_with(b"%PDF") {
-        return Err("a PDF: text extraction from PDF is not supported yet".into());
+        return pdf_text(&bytes);
     }
     if bytes.iter().take(8192).any(|b| *b == 0) {
         return Err("binary content, not text".into());
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// The text layer of a PDF, pages as paragraphs. The extractor panics on some malformed
+/// files: that is caught and reported as an unreadable PDF.
+fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes))
+        .map_err(|_| "a PDF that cannot be read (malformed)".to_string())?
+        .map_err(|e| format!("a PDF that cannot be read: {e}"))?;
+    let text = pages
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if text.trim().is_empty() {
+        return Err("a PDF with no text in it (a scan? OCR it first)".into());
+    }
+    Ok(text)
 }
 
 impl SqliteMemory {

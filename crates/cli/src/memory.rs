@@ -15,7 +15,7 @@ use deskhand_memory::{ExperienceExport, SearchOptions, SqliteMemory};
 /// What to do with the memory.
 #[derive(Subcommand)]
 pub enum MemoryCmd {
-    /// Add text or Markdown files (or every file under a folder) to your memory: split on
+    /// Add text, Markdown or PDF files (or every file under a folder) to your memory: split on
     /// headings and paragraphs and embedded locally; adding a file again re-embeds only what
     /// changed. Binary files are skipped with the reason.
     Add {

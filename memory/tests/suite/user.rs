@@ -249,7 +249,7 @@ fn binary_files_empty_queries_and_empty_notes_are_refused() {
     let pdf = dir.path().join("a.pdf");
     std::fs::write(&pdf, b"%PDF-1.4\n...").unwrap();
     let e = db.add_file(&pdf, None, None, &mut |_, _| {}).unwrap_err();
-    assert!(e.to_string().contains("PDF"), "{e}");
+    assert!(e.to_string().contains("PDF that cannot be read"), "{e}");
     assert!(db
         .search_memory("  ", None, SearchOptions::default())
         .unwrap_err()
@@ -266,4 +266,41 @@ fn binary_files_empty_queries_and_empty_notes_are_refused() {
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].why, Why::Keyword);
     assert_eq!(db.sources().unwrap()[0].tag.as_deref(), Some("home"));
+}
+
+/// A real PDF (abiword exports a text file) is read through its text layer and found.
+#[test]
+fn a_pdf_is_read_through_its_text_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("dentist.txt");
+    std::fs::write(
+        &txt,
+        "Health\n\nDr. Alvarez, dental surgery on Baker Street.\n",
+    )
+    .unwrap();
+    let pdf = dir.path().join("dentist.pdf");
+    let status = std::process::Command::new("abiword")
+        .arg("--to=pdf")
+        .arg(format!("--to-name={}", pdf.display()))
+        .arg(&txt)
+        .status()
+        .expect("abiword (installed by ./x setup)");
+    assert!(status.success() && pdf.is_file());
+    let text = deskhand_memory::read_text(&pdf).unwrap();
+    assert!(
+        text.contains("Alvarez") && text.contains("Baker Street"),
+        "{text:?}"
+    );
+    let e = Counting::new();
+    let mut db = SqliteMemory::open(&dir.path().join("memory.db")).unwrap();
+    let r = db.add_file(&pdf, None, Some(&e), &mut |_, _| {}).unwrap();
+    assert_eq!(r.status, "new");
+    let hits = db
+        .search_memory(
+            "who takes care of my teeth",
+            Some(&e),
+            SearchOptions::default(),
+        )
+        .unwrap();
+    assert!(hits[0].source.ends_with("dentist.pdf"), "{hits:?}");
 }
