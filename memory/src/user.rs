@@ -576,18 +576,29 @@ impl SqliteMemory {
             None => Vec::new(),
         };
         let mut similar: Vec<(i64, f32)> = Vec::new();
+        let mut keyword = keyword;
         if let (Some(e), false) = (embedder, options.keywords_only) {
             let q = e.embed_query(query)?;
             self.load_vectors(e)?;
             let c = &self.vectors;
-            let mut scored: Vec<(i64, f32)> = c
+            let all: HashMap<i64, f32> = c
                 .ids
                 .iter()
                 .zip(c.data.chunks_exact(c.dims.max(1)))
                 .map(|(id, v)| (*id, cosine(&q.vector, v)))
+                .collect();
+            // A word in common is not enough when the meaning is far: keyword hits whose
+            // similarity is under half the threshold are dropped (they crowd out the
+            // answer among many notes that share a common word).
+            keyword.retain(|id| {
+                all.get(id)
+                    .is_none_or(|s| *s >= options.min_similarity / 2.0)
+            });
+            let mut scored: Vec<(i64, f32)> = all
+                .into_iter()
                 .filter(|(_, s)| *s >= options.min_similarity)
                 .collect();
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             scored.truncate(CANDIDATES);
             similar = scored;
         }
