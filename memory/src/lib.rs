@@ -8,6 +8,7 @@
 pub mod chunk;
 mod experience;
 mod migrations;
+mod recall;
 mod runs;
 mod user;
 
@@ -15,8 +16,9 @@ pub use experience::{
     normalize_tip, validate_shortcut, ExperienceExport, ImportReport, EXPORT_VERSION,
     TIP_SIMILARITY,
 };
+pub use recall::{Hit, SearchOptions, Why, RECALL_SIMILARITY};
 pub use runs::SqliteMemory;
-pub use user::{read_text, AddReport, Hit, SearchOptions, Source, Why, RECALL_SIMILARITY};
+pub use user::{read_text, AddReport, Source};
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]

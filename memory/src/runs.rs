@@ -19,9 +19,9 @@ pub struct SqliteMemory {
     /// Runs this store started and has not finished.
     open_runs: Vec<i64>,
     /// The user memory's vectors of the current model, loaded on the first search.
-    pub(crate) vectors: crate::user::VectorCache,
+    pub(crate) vectors: crate::recall::VectorCache,
     /// The embedder agents' recall uses (set by the host); keywords only without one.
-    pub(crate) embedder: crate::user::EmbedderSlot,
+    pub(crate) embedder: crate::recall::EmbedderSlot,
 }
 
 /// A process's start time in clock ticks since boot (field 22 of /proc/PID/stat): with the
@@ -97,8 +97,8 @@ impl SqliteMemory {
             path: path.to_path_buf(),
             interrupted,
             open_runs: Vec::new(),
-            vectors: crate::user::VectorCache::default(),
-            embedder: crate::user::EmbedderSlot::default(),
+            vectors: crate::recall::VectorCache::default(),
+            embedder: crate::recall::EmbedderSlot::default(),
         })
     }
 

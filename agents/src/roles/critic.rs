@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::parse::parse;
-use super::prompt::{screen_parts, section, system, text, user};
+use super::prompt::{knowledge_text, screen_parts, section, system, text, user};
 
 /// What the Critic is shown.
 #[derive(Debug, Clone, Copy)]
@@ -45,15 +45,7 @@ what the memory states; do not invent requirements. Answer with one JSON object 
 /// The Critic's messages.
 pub fn messages(input: &Input<'_>) -> Vec<Message> {
     let mut body = section("User instruction", input.instruction);
-    body += &section(
-        "The user's memory",
-        &input
-            .knowledge
-            .iter()
-            .map(|k| format!("- {} (from {})", k.text.replace('\n', " "), k.source))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
+    body += &section("The user's memory", &knowledge_text(input.knowledge));
     body += &section("Completed subgoals", input.completed);
     let mut parts = vec![text(body)];
     parts.extend(screen_parts(input.screen, input.images, "Current screen"));

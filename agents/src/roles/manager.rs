@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::parse::parse;
 use super::prompt::{
-    history_text, screen_parts, section, shortcuts_text, system, text, tips_text, user,
+    history_text, knowledge_text, screen_parts, section, shortcuts_text, system, text, tips_text,
+    user,
 };
 use crate::state::Attempt;
 
@@ -144,15 +145,6 @@ pub fn request(input: &Input<'_>) -> ModelRequest {
     let mut r = super::request(Role::Manager, messages(input), schema());
     r.memory_used = input.knowledge.iter().map(|k| k.id.clone()).collect();
     r
-}
-
-/// One line per item: what it says and where it came from.
-fn knowledge_text(items: &[Recollection]) -> String {
-    items
-        .iter()
-        .map(|k| format!("- {} (from {})", k.text.replace('\n', " "), k.source))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Parses the answer; a plan without a current subgoal is invalid.

@@ -2,6 +2,7 @@
 //! Set-of-Marks image), how tips, shortcuts and the history are listed, and how a request is
 //! written to the model-call log.
 
+use deskhand_core::experience::Recollection;
 use deskhand_core::ports::{Message, MessagePart, MessageRole};
 use deskhand_core::{MarkedImage, Observation, Shortcut, Tip};
 
@@ -169,4 +170,13 @@ pub fn for_log(messages: &[Message]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// One line per item: what it says and where it came from.
+pub(crate) fn knowledge_text(items: &[Recollection]) -> String {
+    items
+        .iter()
+        .map(|k| format!("- {} (from {})", k.text.replace('\n', " "), k.source))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

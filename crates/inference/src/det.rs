@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use image::imageops::{self, FilterType};
 use image::RgbImage;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use crate::error::InferenceError;
@@ -96,16 +95,7 @@ impl TextDetector {
                 path: model.to_path_buf(),
             });
         }
-        let env = runtime::environment()?;
-        let session = Session::builder(&env)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(options.intra_threads.max(1))?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| InferenceError::BadModel {
-                path: model.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let session = runtime::open_session(model, options.intra_threads)?;
         if session.inputs().len() != 1 || session.outputs().is_empty() {
             return Err(InferenceError::BadModel {
                 path: model.to_path_buf(),

@@ -7,7 +7,6 @@ use std::sync::Mutex;
 
 use deskhand_core::ports::{Embedder, Embedding};
 use deskhand_core::PortError;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use tokenizers::Tokenizer;
 
@@ -97,16 +96,7 @@ impl TextEmbedder {
                 reason: e.to_string(),
             })?
             .with_padding(None);
-        let env = runtime::environment()?;
-        let session = Session::builder(&env)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-            .and_then(|b| Ok(b.with_intra_threads(options.intra_threads.max(1))?))
-            .and_then(|b| Ok(b.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| InferenceError::BadModel {
-                path: model.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+        let session = runtime::open_session(model, options.intra_threads)?;
         let bad = |reason: String| InferenceError::BadModel {
             path: model.to_path_buf(),
             reason,

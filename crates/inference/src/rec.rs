@@ -9,7 +9,6 @@ use deskhand_core::geometry::{Frame, Rect};
 use deskhand_core::ports::{Ocr, TextLine};
 use image::imageops::{self, FilterType};
 use image::RgbImage;
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 
 use crate::error::InferenceError;
@@ -113,19 +112,11 @@ impl TextRecognizer {
                 path: model.to_path_buf(),
             });
         }
-        let env = runtime::environment()?;
         let bad = |reason: String| InferenceError::BadModel {
             path: model.to_path_buf(),
             reason,
         };
-        let open = || {
-            Session::builder(&env)
-                .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
-                .and_then(|b| Ok(b.with_intra_threads(options.intra_threads.max(1))?))
-                .and_then(|b| Ok(b.with_inter_threads(1)?))
-                .and_then(|mut b| b.commit_from_file(model))
-                .map_err(|e| bad(e.to_string()))
-        };
+        let open = || runtime::open_session(model, options.intra_threads);
         let session = open()?;
         let dictionary = session
             .metadata()

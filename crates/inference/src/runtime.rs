@@ -87,6 +87,25 @@ fn check_library(lib: &Path) -> Result<PathBuf, InferenceError> {
     Ok(path)
 }
 
+/// Opens a session on `model` (full graph optimisation, `intra_threads` threads for one run,
+/// one inter-op thread); a file ONNX Runtime refuses is a [`InferenceError::BadModel`].
+pub(crate) fn open_session(
+    model: &std::path::Path,
+    intra_threads: usize,
+) -> Result<ort::session::Session, InferenceError> {
+    use ort::session::builder::GraphOptimizationLevel;
+    let env = environment()?;
+    ort::session::Session::builder(&env)
+        .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::Level3)?))
+        .and_then(|b| Ok(b.with_intra_threads(intra_threads.max(1))?))
+        .and_then(|b| Ok(b.with_inter_threads(1)?))
+        .and_then(|mut b| b.commit_from_file(model))
+        .map_err(|e| InferenceError::BadModel {
+            path: model.to_path_buf(),
+            reason: e.to_string(),
+        })
+}
+
 /// Runs a model with one f32 input of `shape` and hands the first output's dimensions and
 /// values to `read` while they are alive (no copy of the output).
 pub(crate) fn run_f32<T>(
