@@ -188,11 +188,13 @@ impl SqliteMemory {
                 .and_then(|e| e.count_tokens(s).ok())
                 .unwrap_or_else(|| s.split_whitespace().count() * 4 / 3 + 2)
         };
+        // A chunk with its overlap and heading line must fit what the model reads.
+        let overlap = ChunkOptions::default().overlap_tokens;
         let options = ChunkOptions {
             max_tokens: embedder
-                .map(|e| e.max_tokens().saturating_sub(16).clamp(32, 240))
+                .map(|e| e.max_tokens().saturating_sub(overlap + 24).clamp(32, 240))
                 .unwrap_or(200),
-            ..ChunkOptions::default()
+            overlap_tokens: overlap,
         };
         let chunks: Vec<Chunk> = chunk(text, options, &count);
         let now = now_ms();

@@ -304,3 +304,22 @@ fn a_pdf_is_read_through_its_text_layer() {
         .unwrap();
     assert!(hits[0].source.ends_with("dentist.pdf"), "{hits:?}");
 }
+
+/// A long document is chunked so that no chunk, with its overlap and heading, is longer than
+/// the model reads: nothing is cut.
+#[test]
+fn chunks_of_a_long_document_fit_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = Counting::new();
+    let mut db = SqliteMemory::open(&dir.path().join("memory.db")).unwrap();
+    let para = (0..60)
+        .map(|i| format!("Clause {i} says the licensee may copy, modify and share the work."))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let doc = format!("# Terms\n\n{para}\n\n{para}\n\n## More terms\n\n{para}\n");
+    let file = dir.path().join("terms.md");
+    std::fs::write(&file, doc).unwrap();
+    let r = db.add_file(&file, None, Some(&e), &mut |_, _| {}).unwrap();
+    assert!(r.chunks > 5, "{r:?}");
+    assert_eq!(r.cut, 0, "{r:?}");
+}
