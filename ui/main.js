@@ -169,7 +169,7 @@ async function ping() {
 }
 
 function showTab(name) {
-  for (const tab of ["task", "screen"]) {
+  for (const tab of ["task", "screen", "memory"]) {
     const on = tab === name;
     $(`tab-${tab}`).classList.toggle("active", on);
     $(`tab-${tab}`).setAttribute("aria-selected", String(on));
@@ -179,6 +179,10 @@ function showTab(name) {
 
 $("tab-task").addEventListener("click", () => showTab("task"));
 $("tab-screen").addEventListener("click", () => showTab("screen"));
+$("tab-memory").addEventListener("click", () => {
+  showTab("memory");
+  memoryView.refresh();
+});
 $("capture").addEventListener("click", capture);
 $("run").addEventListener("click", run);
 $("stop").addEventListener("click", () => invoke("cancel"));

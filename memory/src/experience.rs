@@ -30,6 +30,10 @@ pub struct ExperienceExport {
     /// The shortcuts.
     #[serde(default)]
     pub shortcuts: Vec<Shortcut>,
+    /// The user's own memory (sources with their chunks, digests, bio versions, shades and
+    /// facts), when the whole memory was exported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<crate::profile::PersonalExport>,
 }
 
 /// What an import did.
@@ -452,6 +456,7 @@ impl SqliteMemory {
             version: EXPORT_VERSION,
             tips,
             shortcuts,
+            personal: None,
         })
     }
 
@@ -510,6 +515,39 @@ impl SqliteMemory {
     }
 }
 
+/// Keyword candidates a lesson search considers before fusion.
+const CANDIDATES: usize = 50;
+
+/// Least similarity for a tip or shortcut to be found by meaning.
+pub const LESSON_SIMILARITY: f32 = 0.3;
+
+impl SqliteMemory {
+    /// Tip or shortcut ids by keywords and meaning together (reciprocal-rank fusion); those
+    /// neither shares a word with the query nor is near in meaning are left out.
+    fn hybrid(
+        &self,
+        query: &str,
+        kind: &str,
+        items: &[(i64, String)],
+        keyword: &[i64],
+        embedder: &dyn deskhand_core::ports::Embedder,
+    ) -> Result<Vec<i64>, PortError> {
+        if items.is_empty() || query.trim().is_empty() {
+            return Ok(keyword.to_vec());
+        }
+        let q = embedder.embed_query(query)?;
+        let similar: Vec<(i64, f32)> = self
+            .item_similarities(kind, items, embedder, &q.vector)?
+            .into_iter()
+            .filter(|(_, s)| *s >= LESSON_SIMILARITY)
+            .collect();
+        Ok(crate::recall::fuse(keyword, &similar)
+            .into_iter()
+            .map(|(id, ..)| id)
+            .collect())
+    }
+}
+
 impl Experience for SqliteMemory {
     fn relevant_tips(&self, app: &str, query: &str, limit: usize) -> Result<Vec<Tip>, PortError> {
         if limit == 0 {
@@ -517,7 +555,7 @@ impl Experience for SqliteMemory {
         }
         let app = app_key(app);
         let db = self.db();
-        let mut out = match fts_query(query) {
+        let keyword = match fts_query(query) {
             Some(q) => db.query(
                 &format!(
                     "SELECT {TIP_COLUMNS} FROM tips_fts JOIN tips t ON t.id = tips_fts.rowid
@@ -525,10 +563,33 @@ impl Experience for SqliteMemory {
                      ORDER BY bm25(tips_fts), t.app = '', t.created_ms DESC, t.id DESC
                      LIMIT ?3"
                 ),
-                params![q, app, limit as i64],
+                params![q, app, CANDIDATES as i64],
                 row_to_tip,
             )?,
             None => Vec::new(),
+        };
+        let mut out = match self.embedder.0.clone() {
+            Some(e) => {
+                let all = db.query(
+                    &format!("SELECT {TIP_COLUMNS} FROM tips t WHERE t.app = ?1 OR t.app = ''"),
+                    params![app],
+                    row_to_tip,
+                )?;
+                let items: Vec<(i64, String)> =
+                    all.iter().map(|t| (t.id, t.text.clone())).collect();
+                self.hybrid(
+                    query,
+                    "tip",
+                    &items,
+                    &keyword.iter().map(|t| t.id).collect::<Vec<_>>(),
+                    &*e,
+                )?
+                .into_iter()
+                .filter_map(|id| all.iter().find(|t| t.id == id).cloned())
+                .take(limit)
+                .collect()
+            }
+            None => keyword.into_iter().take(limit).collect::<Vec<_>>(),
         };
         if out.len() < limit {
             let fill = db.query(
@@ -555,7 +616,7 @@ impl Experience for SqliteMemory {
         }
         let app = app_key(app);
         let db = self.db();
-        let mut out = match fts_query(query) {
+        let keyword = match fts_query(query) {
             Some(q) => db.query(
                 &format!(
                     "SELECT {SHORTCUT_COLUMNS} FROM shortcuts_fts
@@ -565,10 +626,47 @@ impl Experience for SqliteMemory {
                         s.updated_ms DESC, s.id DESC
                      LIMIT ?3"
                 ),
-                params![q, app, limit as i64],
+                params![q, app, CANDIDATES as i64],
                 row_to_shortcut,
             )?,
             None => Vec::new(),
+        };
+        let mut out = match self.embedder.0.clone() {
+            Some(e) => {
+                let all = db.query(
+                    &format!(
+                        "SELECT {SHORTCUT_COLUMNS} FROM shortcuts s WHERE s.app = ?1 OR s.app = ''"
+                    ),
+                    params![app],
+                    row_to_shortcut,
+                )?;
+                let items: Vec<(i64, String)> = all
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.id,
+                            format!(
+                                "{}: {} {}",
+                                s.name.replace('_', " "),
+                                s.description,
+                                s.precondition
+                            ),
+                        )
+                    })
+                    .collect();
+                self.hybrid(
+                    query,
+                    "shortcut",
+                    &items,
+                    &keyword.iter().map(|s| s.id).collect::<Vec<_>>(),
+                    &*e,
+                )?
+                .into_iter()
+                .filter_map(|id| all.iter().find(|s| s.id == id).cloned())
+                .take(limit)
+                .collect()
+            }
+            None => keyword.into_iter().take(limit).collect::<Vec<_>>(),
         };
         if out.len() < limit {
             let fill = db.query(

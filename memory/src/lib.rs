@@ -8,14 +8,16 @@
 pub mod chunk;
 mod experience;
 mod migrations;
+mod profile;
 mod recall;
 mod runs;
 mod user;
 
 pub use experience::{
     normalize_tip, validate_shortcut, ExperienceExport, ImportReport, EXPORT_VERSION,
-    TIP_SIMILARITY,
+    LESSON_SIMILARITY, TIP_SIMILARITY,
 };
+pub use profile::{ChunkExport, ChunkText, PersonalExport, ReadingReport, SourceExport};
 pub use recall::{Hit, SearchOptions, Why, RECALL_SIMILARITY};
 pub use runs::SqliteMemory;
 pub use user::{read_text, AddReport, Source};

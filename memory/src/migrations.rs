@@ -156,6 +156,67 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;",
     // 10: which items of the user's memory each model call's prompt held.
     "ALTER TABLE model_calls ADD COLUMN memory_json TEXT;",
+    // 11: what the memory says about the user (level 1): each source's digest, the bio's
+    // versions, shades with their supporting chunks and facts (named by source and chunk
+    // hash, so they outlive a re-added file whose chunk is unchanged); deleted shades and
+    // facts stay as tombstones so that a regeneration does not bring them back. And the
+    // vectors of short items (facts, shades, tips, shortcuts), keyed by kind and id.
+    "CREATE TABLE digests (
+        source_id INTEGER PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        keywords_json TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE bios (
+        version INTEGER PRIMARY KEY,
+        first_person TEXT NOT NULL,
+        third_person TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE bio_sources (
+        version INTEGER NOT NULL REFERENCES bios(version) ON DELETE CASCADE,
+        source_id INTEGER NOT NULL,
+        PRIMARY KEY (version, source_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE shades (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        norm_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        author TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX shades_by_name ON shades(norm_name);
+    CREATE TABLE shade_support (
+        shade_id INTEGER NOT NULL REFERENCES shades(id) ON DELETE CASCADE,
+        source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        PRIMARY KEY (shade_id, source_id, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE facts (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL,
+        norm_key TEXT NOT NULL UNIQUE,
+        value TEXT NOT NULL,
+        source_id INTEGER REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT,
+        confidence REAL NOT NULL,
+        author TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE TABLE item_vectors (
+        model TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        item INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, kind, item)
+    ) WITHOUT ROWID;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

@@ -123,6 +123,7 @@ impl PersonalMemory for SqliteMemory {
             return Ok(Vec::new());
         }
         let embedder = self.embedder.0.clone();
+        let mut out = self.recall_profile(query, limit, embedder.as_deref())?;
         let hits = self.search_memory(
             query,
             embedder.as_deref(),
@@ -132,21 +133,121 @@ impl PersonalMemory for SqliteMemory {
                 keywords_only: false,
             },
         )?;
-        Ok(hits
+        out.extend(
+            hits.into_iter()
+                // With vectors, a keyword-only match on a common word is not enough.
+                .filter(|h| embedder.is_none() || h.similarity.is_some())
+                .map(|h| Recollection {
+                    id: format!("chunk:{}", h.chunk),
+                    source: h.source,
+                    text: if h.heading.is_empty() {
+                        h.text
+                    } else {
+                        format!("{}: {}", h.heading, h.text)
+                    },
+                    similarity: h.similarity,
+                }),
+        );
+        Ok(out)
+    }
+}
+
+/// Shades given to an agent at most.
+const RECALL_SHADES: usize = 2;
+
+impl SqliteMemory {
+    /// The facts (up to `limit`) and shades (up to [`RECALL_SHADES`]) that bear on `query`:
+    /// by meaning above [`RECALL_SIMILARITY`] with an embedder, else those sharing a word.
+    fn recall_profile(
+        &self,
+        query: &str,
+        limit: usize,
+        embedder: Option<&dyn Embedder>,
+    ) -> Result<Vec<Recollection>, PortError> {
+        let facts = self.facts()?;
+        let shades = self.shades()?;
+        if facts.is_empty() && shades.is_empty() {
+            return Ok(Vec::new());
+        }
+        let source_uri = |support: Option<&deskhand_core::profile::Support>| -> String {
+            support
+                .and_then(|s| {
+                    self.conn
+                        .query_row(
+                            "SELECT uri FROM sources WHERE id = ?1",
+                            params![s.source],
+                            |r| r.get::<_, String>(0),
+                        )
+                        .ok()
+                })
+                .unwrap_or_else(|| "you".to_string())
+        };
+        let fact_items: Vec<(i64, String)> = facts
+            .iter()
+            .map(|f| (f.id, format!("{}: {}", f.key, f.value)))
+            .collect();
+        let shade_items: Vec<(i64, String)> = shades
+            .iter()
+            .map(|s| (s.id, format!("{}: {}", s.name, s.description)))
+            .collect();
+        let q = match embedder {
+            Some(e) => Some(e.embed_query(query)?.vector),
+            None => None,
+        };
+        let ranked =
+            |kind: &str, items: &[(i64, String)]| -> Result<Vec<(i64, Option<f32>)>, PortError> {
+                match (embedder, &q) {
+                    (Some(e), Some(q)) => Ok(self
+                        .item_similarities(kind, items, e, q)?
+                        .into_iter()
+                        .filter(|(_, s)| *s >= RECALL_SIMILARITY)
+                        .map(|(id, s)| (id, Some(s)))
+                        .collect()),
+                    _ => {
+                        let words: HashSet<String> = deskhand_core::profile::normalize_key(query)
+                            .split(' ')
+                            .filter(|w| w.len() > 2)
+                            .map(str::to_string)
+                            .collect();
+                        Ok(items
+                            .iter()
+                            .filter(|(_, t)| {
+                                deskhand_core::profile::normalize_key(t)
+                                    .split(' ')
+                                    .any(|w| words.contains(w))
+                            })
+                            .map(|(id, _)| (*id, None))
+                            .collect())
+                    }
+                }
+            };
+        let mut out = Vec::new();
+        for (id, similarity) in ranked("fact", &fact_items)?.into_iter().take(limit) {
+            let Some(f) = facts.iter().find(|f| f.id == id) else {
+                continue;
+            };
+            out.push(Recollection {
+                id: format!("fact:{id}"),
+                source: source_uri(f.support.as_ref()),
+                text: format!("{}: {}", f.key, f.value),
+                similarity,
+            });
+        }
+        for (id, similarity) in ranked("shade", &shade_items)?
             .into_iter()
-            // With vectors, a keyword-only match on a common word is not enough.
-            .filter(|h| embedder.is_none() || h.similarity.is_some())
-            .map(|h| Recollection {
-                id: format!("chunk:{}", h.chunk),
-                source: h.source,
-                text: if h.heading.is_empty() {
-                    h.text
-                } else {
-                    format!("{}: {}", h.heading, h.text)
-                },
-                similarity: h.similarity,
-            })
-            .collect())
+            .take(RECALL_SHADES)
+        {
+            let Some(s) = shades.iter().find(|s| s.id == id) else {
+                continue;
+            };
+            out.push(Recollection {
+                id: format!("shade:{id}"),
+                source: source_uri(s.support.first()),
+                text: format!("{} (an interest): {}", s.name, s.description),
+                similarity,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -155,9 +256,123 @@ impl SqliteMemory {
     pub fn set_embedder(&mut self, embedder: Arc<dyn Embedder>) {
         self.embedder = EmbedderSlot(Some(embedder));
     }
+
+    /// The embedder the host gave, if any.
+    pub fn embedder(&self) -> Option<Arc<dyn Embedder>> {
+        self.embedder.0.clone()
+    }
 }
 
-fn from_blob(b: &[u8], dims: usize) -> Option<Vec<f32>> {
+/// Reciprocal-rank fusion of a keyword ranking and a similarity ranking: (id, score, found
+/// by keyword, similarity), best first, ties by id.
+pub(crate) fn fuse(keyword: &[i64], similar: &[(i64, f32)]) -> Vec<(i64, f64, bool, Option<f32>)> {
+    let mut fused: HashMap<i64, (f64, bool, Option<f32>)> = HashMap::new();
+    for (rank, id) in keyword.iter().enumerate() {
+        let e = fused.entry(*id).or_insert((0.0, false, None));
+        e.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
+        e.1 = true;
+    }
+    for (rank, (id, s)) in similar.iter().enumerate() {
+        let e = fused.entry(*id).or_insert((0.0, false, None));
+        e.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
+        e.2 = Some(*s);
+    }
+    let mut order: Vec<(i64, f64, bool, Option<f32>)> = fused
+        .into_iter()
+        .map(|(id, (s, k, v))| (id, s, k, v))
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    order
+}
+
+impl SqliteMemory {
+    /// Cosine similarity of `query` to each of the short `items` (id, text) of one kind
+    /// ("fact", "shade", "tip", "shortcut"), most similar first. Their vectors are kept in
+    /// `item_vectors` by model, kind and id with the text's hash: an item whose text changed
+    /// is embedded again, and rows of items no longer given are dropped.
+    pub(crate) fn item_similarities(
+        &self,
+        kind: &str,
+        items: &[(i64, String)],
+        embedder: &dyn Embedder,
+        query: &[f32],
+    ) -> Result<Vec<(i64, f32)>, PortError> {
+        let model = embedder.model_id();
+        let dims = embedder.dimensions();
+        let mut known: HashMap<i64, (String, Vec<f32>)> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT item, hash, vector FROM item_vectors WHERE model = ?1 AND kind = ?2",
+                )
+                .map_err(|e| self.port_error(e))?;
+            let mut rows = stmt
+                .query(params![model, kind])
+                .map_err(|e| self.port_error(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.port_error(e))? {
+                let item: i64 = r.get(0).map_err(|e| self.port_error(e))?;
+                let hash: String = r.get(1).map_err(|e| self.port_error(e))?;
+                let blob: Vec<u8> = r.get(2).map_err(|e| self.port_error(e))?;
+                // A corrupt row is embedded again below.
+                if let Some(v) = from_blob(&blob, dims) {
+                    known.insert(item, (hash, v));
+                }
+            }
+        }
+        let wanted: Vec<(i64, &str, String)> = items
+            .iter()
+            .map(|(id, text)| (*id, text.as_str(), crate::user::sha(text)))
+            .collect();
+        let todo: Vec<&(i64, &str, String)> = wanted
+            .iter()
+            .filter(|(id, _, hash)| known.get(id).is_none_or(|(h, _)| h != hash))
+            .collect();
+        for batch in todo.chunks(32) {
+            let texts: Vec<&str> = batch.iter().map(|(_, t, _)| *t).collect();
+            let vectors = embedder.embed_documents(&texts)?;
+            for ((id, _, hash), v) in batch.iter().zip(vectors) {
+                if v.vector.len() != dims {
+                    return Err(PortError::failed(format!(
+                        "the embedder gave a {}-d vector, not {dims}",
+                        v.vector.len()
+                    )));
+                }
+                self.conn
+                    .execute(
+                        "INSERT OR REPLACE INTO item_vectors (model, kind, item, hash, vector)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![model, kind, id, hash, crate::user::to_blob(&v.vector)],
+                    )
+                    .map_err(|e| self.port_error(e))?;
+                known.insert(*id, (hash.clone(), v.vector));
+            }
+        }
+        let given: HashSet<i64> = wanted.iter().map(|(id, _, _)| *id).collect();
+        if known.keys().any(|id| !given.contains(id)) {
+            let tx = self
+                .conn
+                .unchecked_transaction()
+                .map_err(|e| self.port_error(e))?;
+            for id in known.keys().filter(|id| !given.contains(id)) {
+                tx.execute(
+                    "DELETE FROM item_vectors WHERE model = ?1 AND kind = ?2 AND item = ?3",
+                    params![model, kind, id],
+                )
+                .map_err(|e| self.port_error(e))?;
+            }
+            tx.commit().map_err(|e| self.port_error(e))?;
+        }
+        let mut out: Vec<(i64, f32)> = wanted
+            .iter()
+            .filter_map(|(id, _, _)| known.get(id).map(|(_, v)| (*id, cosine(query, v))))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+}
+
+pub(crate) fn from_blob(b: &[u8], dims: usize) -> Option<Vec<f32>> {
     (b.len() == dims * 4).then(|| {
         b.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -222,22 +437,7 @@ impl SqliteMemory {
             scored.truncate(CANDIDATES);
             similar = scored;
         }
-        let mut fused: HashMap<i64, (f64, bool, Option<f32>)> = HashMap::new();
-        for (rank, id) in keyword.iter().enumerate() {
-            let e = fused.entry(*id).or_insert((0.0, false, None));
-            e.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
-            e.1 = true;
-        }
-        for (rank, (id, s)) in similar.iter().enumerate() {
-            let e = fused.entry(*id).or_insert((0.0, false, None));
-            e.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
-            e.2 = Some(*s);
-        }
-        let mut order: Vec<(i64, f64, bool, Option<f32>)> = fused
-            .into_iter()
-            .map(|(id, (s, k, v))| (id, s, k, v))
-            .collect();
-        order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut order = fuse(&keyword, &similar);
         order.truncate(options.k);
         let mut hits = Vec::with_capacity(order.len());
         for (id, score, by_keyword, similarity) in order {

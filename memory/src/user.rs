@@ -53,16 +53,16 @@ pub struct AddReport {
     pub cut: usize,
 }
 
-fn sha(text: &str) -> String {
+pub(crate) fn sha(text: &str) -> String {
     let d = Sha256::digest(text.as_bytes());
     d.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-fn to_blob(v: &[f32]) -> Vec<u8> {
+pub(crate) fn to_blob(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -373,7 +373,9 @@ impl SqliteMemory {
     }
 
     /// Deletes a source (by id, or by path or uri) and everything derived from it: its chunks,
-    /// their full-text rows and the vectors no other chunk shares. Returns the uri deleted.
+    /// their full-text rows, the vectors no other chunk shares, its digest, the facts and
+    /// shade supports read from it, the shades left unsupported and the model's bio versions
+    /// written from it. Returns the uri deleted.
     pub fn forget(&mut self, which: &str) -> Result<String, PortError> {
         let by_path = std::fs::canonicalize(which)
             .map(|p| p.display().to_string())
@@ -395,6 +397,7 @@ impl SqliteMemory {
         self.conn
             .execute("DELETE FROM sources WHERE id = ?1", params![id])
             .map_err(|e| self.port_error(e))?;
+        self.forget_derived(id)?;
         self.vectors.changed();
         self.drop_orphan_vectors()?;
         Ok(uri)

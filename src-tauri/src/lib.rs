@@ -5,6 +5,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod commands;
+mod memory;
 mod state;
 
 pub use state::DesktopState;
@@ -28,6 +29,15 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::resume,
             commands::recent_runs,
             commands::steps,
+            memory::memory_view,
+            memory::memory_search,
+            memory::memory_note,
+            memory::memory_set_fact,
+            memory::memory_delete_fact,
+            memory::memory_edit_shade,
+            memory::memory_delete_shade,
+            memory::memory_edit_bio,
+            memory::memory_forget,
         ])
 }
 

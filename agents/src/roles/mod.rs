@@ -9,6 +9,7 @@ pub mod memory;
 pub mod notetaker;
 pub mod operator;
 pub mod parse;
+pub mod profile;
 pub mod prompt;
 pub mod reflector;
 

@@ -208,3 +208,34 @@ impl Caller {
         Err(Stop::failed(format!("no valid answer from the {role}")))
     }
 }
+
+/// Asks one role outside an agent loop (fill a form, read a source, answer from memory):
+/// the call and, on an invalid answer, one more with the error, each recorded under `run`
+/// and shown as a `ModelCalled` event. The error says why no valid answer came.
+#[allow(clippy::too_many_arguments)]
+pub fn ask_role<T>(
+    model: Arc<dyn ModelBackend>,
+    cancel: Arc<AtomicBool>,
+    log: &mut dyn AgentMemory,
+    run: i64,
+    step: u32,
+    request: ModelRequest,
+    validate: &dyn Fn(&str) -> Result<T, String>,
+    events: &mut dyn FnMut(Event),
+) -> Result<T, String> {
+    let caller = Caller { model, cancel };
+    let mut stats = StepStats::default();
+    let mut turn = Turn {
+        run,
+        step,
+        stats: &mut stats,
+        log,
+        events,
+    };
+    caller
+        .ask(&mut turn, request, None, validate)
+        .map_err(|stop| match stop {
+            Stop::End(_, why) => why,
+            Stop::Storage(e) => format!("the call log could not be written: {e}"),
+        })
+}

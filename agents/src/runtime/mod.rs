@@ -17,6 +17,7 @@ use crate::presets::Preset;
 pub use crate::runner::AgentMemory;
 use crate::runner::{Ports, RunError};
 use crate::settle::SettlePolicy;
+pub use call::ask_role;
 use session::Session;
 
 /// Limits and switches of an agent run.

@@ -6,6 +6,7 @@ mod eval;
 mod look;
 mod memory;
 mod output;
+mod profile;
 mod run;
 
 use std::path::PathBuf;

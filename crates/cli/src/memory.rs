@@ -1,5 +1,5 @@
 //! `deskhand memory ...`: your own memory (add files and notes, search them by meaning and
-//! words, list and forget sources), and the tips and shortcuts that agents learned (list,
+//! words, list and forget sources; what it says about you, in `profile`), and the tips and shortcuts that agents learned (list,
 //! show, edit, delete, export, import), all kept in the same database as the runs.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,8 @@ use deskhand_core::experience::{Shortcut, Tip};
 use deskhand_core::ports::Embedder;
 use deskhand_host::Config;
 use deskhand_memory::{ExperienceExport, SearchOptions, SqliteMemory};
+
+use crate::profile::{self, BioCmd, FactCmd, ShadeCmd};
 
 /// What to do with the memory.
 #[derive(Subcommand)]
@@ -53,6 +55,35 @@ pub enum MemoryCmd {
         /// The source's id (see `memory sources`) or its file path.
         source: String,
     },
+    /// Have the memory model read the sources added or changed since the last update and
+    /// write what they say about you: each source's summary, facts, shades (interests) and a
+    /// new version of your bio. Resumes where an interrupted update stopped; your own edits
+    /// are kept. Sent only to a model on this machine or one in [memory] trusted_endpoints.
+    Update,
+    /// Ask your memory a question: answered as you would, from your own memory, citing the
+    /// sources used, or saying that memory does not know.
+    Ask {
+        /// The question: `deskhand memory ask "who is my dentist?"`.
+        question: String,
+    },
+    /// Show your bio (`--versions` for every version), or edit or delete it.
+    Bio {
+        /// Every version, oldest first.
+        #[arg(long)]
+        versions: bool,
+        #[command(subcommand)]
+        action: Option<BioCmd>,
+    },
+    /// List the shades (interests and traits) memory sees in you, or edit or delete one.
+    Shades {
+        #[command(subcommand)]
+        action: Option<ShadeCmd>,
+    },
+    /// List the facts memory holds about you, or set or delete one.
+    Facts {
+        #[command(subcommand)]
+        action: Option<FactCmd>,
+    },
     /// List tips (`--app A` for one app), or show, edit or delete one.
     Tips {
         /// Only this application's tips.
@@ -69,9 +100,10 @@ pub enum MemoryCmd {
         #[command(subcommand)]
         action: Option<ShortcutCmd>,
     },
-    /// Write tips and shortcuts as JSON to FILE (or standard output).
+    /// Write everything memory holds as JSON to FILE (or standard output): your sources with
+    /// their text, digests, bio versions, shades and facts, and the tips and shortcuts.
     Export {
-        /// Only this application's tips and shortcuts.
+        /// Only this application's tips and shortcuts (and none of your own memory).
         #[arg(long)]
         app: Option<String>,
         /// The file to write.
@@ -404,6 +436,13 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
                 println!("forgot {uri} and everything derived from it");
             }
         }
+        MemoryCmd::Update => return profile::update(&mut store, config, json),
+        MemoryCmd::Ask { question } => return profile::ask(&mut store, config, &question, json),
+        MemoryCmd::Bio { versions, action } => {
+            profile::bio(&mut store, versions, action, json)?;
+        }
+        MemoryCmd::Shades { action } => profile::shades(&mut store, action, json)?,
+        MemoryCmd::Facts { action } => profile::facts(&mut store, action, json)?,
         MemoryCmd::Tips { app, action: None } => {
             let tips = store.list_tips(app.as_deref())?;
             if json {
@@ -477,7 +516,10 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
             }
         }
         MemoryCmd::Export { app, file } => {
-            let doc = store.export_experience(app.as_deref())?;
+            let mut doc = store.export_experience(app.as_deref())?;
+            if app.is_none() {
+                doc.personal = Some(store.export_personal()?);
+            }
             let text = serde_json::to_string_pretty(&doc)? + "\n";
             match file {
                 Some(path) => {
@@ -488,10 +530,25 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
                             "file": path,
                             "tips": doc.tips.len(),
                             "shortcuts": doc.shortcuts.len(),
+                            "sources": doc.personal.as_ref().map_or(0, |p| p.sources.len()),
+                            "facts": doc.personal.as_ref().map_or(0, |p| p.facts.len()),
                         }))?;
                     } else {
+                        let personal = doc
+                            .personal
+                            .as_ref()
+                            .map(|p| {
+                                format!(
+                                    ", {} source(s), {} fact(s), {} shade(s), {} bio version(s)",
+                                    p.sources.len(),
+                                    p.facts.len(),
+                                    p.shades.len(),
+                                    p.bios.len()
+                                )
+                            })
+                            .unwrap_or_default();
                         println!(
-                            "wrote {} tip(s) and {} shortcut(s) to {}",
+                            "wrote {} tip(s), {} shortcut(s){personal} to {}",
                             doc.tips.len(),
                             doc.shortcuts.len(),
                             path.display()
@@ -505,6 +562,12 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
             let Some(doc) = import else {
                 return Ok(ExitCode::from(2));
             };
+            if doc.personal.is_some() {
+                eprintln!(
+                    "deskhand: the file's own memory (sources, facts, bio) is not imported: add \
+                     the files again with `deskhand memory add`; tips and shortcuts are"
+                );
+            }
             let report = store.import_experience(&doc)?;
             if json {
                 json_line(&report)?;

@@ -14,6 +14,7 @@ pub mod grounding;
 pub mod input;
 pub mod layout;
 pub mod ports;
+pub mod profile;
 pub mod protocol;
 pub mod role;
 pub mod task;

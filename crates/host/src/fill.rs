@@ -6,10 +6,11 @@
 use std::sync::Arc;
 
 use deskhand_agents::roles::memory::{fill_request, validate_fill, FillInput};
+use deskhand_agents::runtime::ask_role;
 use deskhand_agents::RunOutcome;
 use deskhand_core::experience::{PersonalMemory, Recollection};
 use deskhand_core::form::fields_in;
-use deskhand_core::ports::ModelBackend;
+use deskhand_core::ports::{Clock, MemoryStore, RunStatus, SystemClock};
 use deskhand_core::{Event, NodeId, Role};
 use serde::Serialize;
 
@@ -116,23 +117,41 @@ impl Deskhand {
             labels: &labels,
             knowledge: &knowledge,
         };
-        let request = fill_request(&input);
-        let mut last = String::new();
-        let mut values = None;
-        // One retry with the error, as for every role.
-        for _ in 0..2 {
-            let reply = router.complete(&request)?;
-            match validate_fill(&reply.text, &labels, &knowledge) {
-                Ok(v) => {
-                    values = Some(v);
-                    break;
-                }
-                Err(e) => last = e,
-            }
-        }
-        let values = values.ok_or_else(|| {
-            HostError::Other(format!("the model's answer was not usable twice: {last}"))
-        })?;
+        // The call (and its retry with the error) is recorded under a run of its own.
+        let values = {
+            let mut memory = self
+                .memory
+                .lock()
+                .map_err(|_| HostError::Other("database lock poisoned".into()))?;
+            let run = memory.start_run(
+                "propose values for a form from memory",
+                SystemClock.now_ms(),
+            )?;
+            let answer = ask_role(
+                Arc::new(router),
+                self.cancel_flag(),
+                &mut *memory,
+                run,
+                1,
+                fill_request(&input),
+                &|text| validate_fill(text, &labels, &knowledge),
+                on_event,
+            );
+            let (status, summary) = match &answer {
+                Ok(v) => (
+                    RunStatus::Succeeded,
+                    format!(
+                        "{} of {} field(s) known",
+                        v.iter().filter(|f| !f.value.is_empty()).count(),
+                        v.len()
+                    ),
+                ),
+                Err(why) => (RunStatus::Failed, why.clone()),
+            };
+            memory.finish_run(run, status, &summary, SystemClock.now_ms())?;
+            answer
+                .map_err(|why| HostError::Other(format!("no usable values for the form: {why}")))?
+        };
         Ok(fields
             .into_iter()
             .zip(values)

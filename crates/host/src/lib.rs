@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod fill;
 pub mod look;
 pub mod perceptor;
+pub mod profile;
 pub mod recall;
 mod session;
 

@@ -1,4 +1,5 @@
 mod experience;
 mod kill;
+mod profile;
 pub(crate) mod records;
-mod user;
+pub(crate) mod user;

@@ -12,14 +12,14 @@ use deskhand_inference::{
 use deskhand_memory::{SearchOptions, SqliteMemory, Why};
 
 /// The real model, counting the texts it embeds, under an id the test can change.
-struct Counting {
+pub(crate) struct Counting {
     inner: TextEmbedder,
     id: String,
     texts: AtomicUsize,
 }
 
 impl Counting {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let paths = ModelPaths::from_cache_dir(default_cache_dir());
         init_runtime(&paths.onnxruntime).unwrap();
         let inner = TextEmbedder::from_files(
@@ -36,7 +36,7 @@ impl Counting {
         }
     }
 
-    fn taken(&self) -> usize {
+    pub(crate) fn taken(&self) -> usize {
         self.texts.swap(0, Ordering::SeqCst)
     }
 }

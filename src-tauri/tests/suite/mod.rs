@@ -1,2 +1,3 @@
+mod memory;
 mod task;
 mod webdriver;

@@ -10,6 +10,7 @@ mod look;
 mod memory;
 mod mousepad;
 mod policy;
+mod profile;
 mod run;
 mod tasks;
 

@@ -229,6 +229,12 @@ fn the_users_memory_reaches_a_local_manager_and_is_withheld_from_a_network_endpo
         ],
     );
     assert!(note.status.success(), "{}", text(&note));
+    // A fact the user set reaches the Manager too.
+    let fact = super::deskhand(
+        data.path(),
+        &["memory", "facts", "set", "work email", "jo@work.example"],
+    );
+    assert!(fact.status.success(), "{}", text(&fact));
     let task = "type my email address";
 
     let agree = || -> deskhand_testkit::model_server::Responder {
@@ -241,10 +247,17 @@ fn the_users_memory_reaches_a_local_manager_and_is_withheld_from_a_network_endpo
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(
-        said.contains("from your memory: 1 item(s) for the Manager"),
+        said.contains("from your memory: 2 item(s) for the Manager"),
         "{said}"
     );
     let managers = local.requests_for("manager");
+    assert!(
+        managers[0]
+            .text
+            .contains("- work email: jo@work.example (from you)"),
+        "{}",
+        managers[0].text
+    );
     assert!(
         managers[0]
             .text

@@ -69,18 +69,16 @@ impl Deskhand {
                         .unwrap_or(&[]),
                 )
             });
-        let embedder = if config.recall > 0 && config.recall_withheld.is_none() {
-            match crate::recall::embedder(&self.config) {
-                Ok(e) => Some(Arc::new(e)),
-                Err(e) => {
-                    on_event(Event::Notice {
-                        message: format!("your memory is searched by keywords only: {e}"),
-                    });
-                    None
-                }
+        // Tips and shortcuts are found by meaning as well as by words (the user's memory
+        // too, when it may be sent); without the model, by words only.
+        let embedder = match crate::recall::embedder(&self.config) {
+            Ok(e) => Some(Arc::new(e)),
+            Err(e) => {
+                on_event(Event::Notice {
+                    message: format!("memory is searched by keywords only: {e}"),
+                });
+                None
             }
-        } else {
-            None
         };
         let runner = AgentRunner {
             config,
