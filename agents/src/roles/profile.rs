@@ -219,13 +219,12 @@ pub fn validate_reading(
             facts.push(f);
         }
     }
-    let mut keywords: Vec<String> = reply
-        .keywords
-        .into_iter()
-        .map(|k| k.trim().to_string())
-        .filter(|k| !k.is_empty())
-        .collect();
-    keywords.dedup();
+    let mut keywords: Vec<String> = Vec::new();
+    for k in reply.keywords.iter().map(|k| k.trim()) {
+        if !k.is_empty() && !keywords.iter().any(|have| have.eq_ignore_ascii_case(k)) {
+            keywords.push(k.to_string());
+        }
+    }
     keywords.truncate(KEYWORDS);
     Ok((
         SourceReading {

@@ -158,7 +158,9 @@ pub fn normalize_key(s: &str) -> String {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| {
-            if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
+            if w.len() > 4 && w.ends_with("sses") {
+                &w[..w.len() - 2]
+            } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
                 &w[..w.len() - 1]
             } else {
                 w

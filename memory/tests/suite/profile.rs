@@ -213,7 +213,7 @@ fn facts_are_recalled_and_tips_and_shortcuts_found_by_meaning() {
         .unwrap();
     assert!(tips[0].text.starts_with("Press ctrl+s to save"), "{tips:?}");
     let tips = db
-        .relevant_tips("mousepad", "find a word in the text", 1)
+        .relevant_tips("mousepad", "search for a phrase", 1)
         .unwrap();
     assert!(tips[0].text.contains("search bar"), "{tips:?}");
 
