@@ -80,6 +80,17 @@ pub struct PersonalExport {
     pub facts: Vec<Fact>,
 }
 
+/// A fact's row: id, key, value, source, chunk hash, confidence, author.
+type FactRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    f64,
+    String,
+);
+
 fn failed(e: rusqlite::Error) -> PortError {
     PortError::failed(e.to_string())
 }
@@ -302,15 +313,7 @@ impl SqliteMemory {
 
     /// The facts memory holds (deleted ones not), by key.
     pub fn facts(&self) -> Result<Vec<Fact>, PortError> {
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            f64,
-            String,
-        )> = {
+        let rows: Vec<FactRow> = {
             let mut stmt = self
                 .conn
                 .prepare(
