@@ -26,6 +26,9 @@ pub struct Attempt {
 pub struct RunState {
     /// The user's instruction.
     pub instruction: String,
+    /// Facts found by earlier subtasks of a Steward run, fenced as screen text (empty
+    /// otherwise).
+    pub facts: String,
     /// The application the run works in (the app in front when last seen).
     pub app: String,
     /// The Manager's plan.
@@ -98,6 +101,7 @@ impl RunState {
     ) -> manager::Input<'a> {
         manager::Input {
             instruction: &self.instruction,
+            facts: &self.facts,
             knowledge: &self.knowledge,
             critique: self.critique.as_deref(),
             tips: &self.tips,
@@ -122,6 +126,7 @@ impl RunState {
     ) -> operator::Input<'a> {
         operator::Input {
             instruction: &self.instruction,
+            facts: &self.facts,
             plan: &self.plan,
             subgoal: &self.subgoal,
             progress: &self.progress,

@@ -30,6 +30,9 @@ pub struct ExperienceExport {
     /// The shortcuts.
     #[serde(default)]
     pub shortcuts: Vec<Shortcut>,
+    /// The Steward's guidelines (how tasks were decomposed into app subtasks).
+    #[serde(default)]
+    pub guidelines: Vec<deskhand_core::graph::Guideline>,
     /// The user's own memory (sources with their chunks, digests, bio versions, shades and
     /// facts), when the whole memory was exported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +50,12 @@ pub struct ImportReport {
     pub shortcuts_added: usize,
     /// Shortcuts that replaced one with the same app and name (counts kept).
     pub shortcuts_updated: usize,
+    /// New guidelines stored.
+    #[serde(default)]
+    pub guidelines_added: usize,
+    /// Guidelines that replaced one learned from the same task.
+    #[serde(default)]
+    pub guidelines_updated: usize,
     /// Entries refused, each as "name: problem"; the others were imported.
     pub invalid: Vec<String>,
 }
@@ -452,10 +461,16 @@ impl SqliteMemory {
             [app.map(app_key)],
             row_to_shortcut,
         )?;
+        // Guidelines span apps: exported with everything, not with one app's experience.
+        let guidelines = match app {
+            Some(_) => Vec::new(),
+            None => self.list_guidelines()?,
+        };
         Ok(ExperienceExport {
             version: EXPORT_VERSION,
             tips,
             shortcuts,
+            guidelines,
             personal: None,
         })
     }
@@ -501,6 +516,17 @@ impl SqliteMemory {
                 Err(e) => return Err(e),
             }
         }
+        for (i, g) in doc.guidelines.iter().enumerate() {
+            let g = deskhand_core::graph::Guideline { id: 0, ..g.clone() };
+            match crate::guidelines::store_guideline(&tx, &path, &g) {
+                Ok((_, true)) => report.guidelines_added += 1,
+                Ok((_, false)) => report.guidelines_updated += 1,
+                Err(e) if e.kind == deskhand_core::PortErrorKind::InvalidInput => report
+                    .invalid
+                    .push(format!("guideline {}: {}", i + 1, e.message)),
+                Err(e) => return Err(e),
+            }
+        }
         tx.commit()
             .map_err(|e| PortError::failed(format!("database {}: {e}", path.display())))?;
         Ok(report)
@@ -524,7 +550,7 @@ pub const LESSON_SIMILARITY: f32 = 0.3;
 impl SqliteMemory {
     /// Tip or shortcut ids by keywords and meaning together (reciprocal-rank fusion); those
     /// neither shares a word with the query nor is near in meaning are left out.
-    fn hybrid(
+    pub(crate) fn hybrid(
         &self,
         query: &str,
         kind: &str,
@@ -682,6 +708,22 @@ impl Experience for SqliteMemory {
             fill_up(&mut out, fill, limit, |s| s.id);
         }
         Ok(out)
+    }
+
+    fn relevant_guidelines(
+        &self,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<deskhand_core::graph::Guideline>, PortError> {
+        self.find_guidelines(task, limit)
+    }
+
+    fn add_guideline(&mut self, g: &deskhand_core::graph::Guideline) -> Result<i64, PortError> {
+        crate::guidelines::store_guideline(&self.conn, &self.path, g).map(|(id, _)| id)
+    }
+
+    fn guidelines_used(&mut self, ids: &[i64]) -> Result<(), PortError> {
+        self.count_guideline_uses(ids)
     }
 
     fn add_tip(&mut self, tip: &Tip) -> Result<i64, PortError> {

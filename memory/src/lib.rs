@@ -7,6 +7,7 @@
 
 pub mod chunk;
 mod experience;
+mod guidelines;
 mod migrations;
 mod profile;
 mod recall;

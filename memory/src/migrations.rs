@@ -217,6 +217,45 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         vector BLOB NOT NULL,
         PRIMARY KEY (model, kind, item)
     ) WITHOUT ROWID;",
+    // 12: the Steward's graphs (one row per node and revision) and its guideline memory.
+    "CREATE TABLE run_nodes (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        revision INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        node_json TEXT NOT NULL,
+        state TEXT NOT NULL,
+        facts_json TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (run_id, revision, node)
+    ) WITHOUT ROWID;
+    CREATE TABLE guidelines (
+        id INTEGER PRIMARY KEY,
+        task TEXT NOT NULL,
+        norm_task TEXT NOT NULL UNIQUE,
+        steps TEXT NOT NULL,
+        apps_json TEXT NOT NULL,
+        source_run INTEGER,
+        uses INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE guidelines_fts USING fts5(
+        task, steps, content='guidelines', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER guidelines_ai AFTER INSERT ON guidelines BEGIN
+        INSERT INTO guidelines_fts(rowid, task, steps) VALUES (new.id, new.task, new.steps);
+    END;
+    CREATE TRIGGER guidelines_ad AFTER DELETE ON guidelines BEGIN
+        INSERT INTO guidelines_fts(guidelines_fts, rowid, task, steps)
+            VALUES ('delete', old.id, old.task, old.steps);
+    END;
+    CREATE TRIGGER guidelines_au AFTER UPDATE OF task, steps ON guidelines BEGIN
+        INSERT INTO guidelines_fts(guidelines_fts, rowid, task, steps)
+            VALUES ('delete', old.id, old.task, old.steps);
+        INSERT INTO guidelines_fts(rowid, task, steps) VALUES (new.id, new.task, new.steps);
+    END;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use deskhand_core::geometry::Point;
+use deskhand_core::graph::{NodeRecord, NodeState};
 use deskhand_core::ports::{MemoryStore, RunRecord, RunStatus, StepRecord};
 use deskhand_core::PortError;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -291,5 +292,78 @@ impl MemoryStore for SqliteMemory {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| self.port_error(e))?;
         Ok(rows)
+    }
+
+    fn record_node(&mut self, run: i64, n: &NodeRecord) -> Result<(), PortError> {
+        let node = to_json(Some(&n.node), "graph node")?.unwrap_or_default();
+        let facts = to_json(Some(&n.facts), "node facts")?.unwrap_or_default();
+        // A node keeps the position it was first recorded at in its revision.
+        self.conn
+            .execute(
+                "INSERT INTO run_nodes (run_id, revision, node, position, node_json, state,
+                    facts_json, reason, updated_ms)
+                 VALUES (?1, ?2, ?3,
+                    (SELECT COUNT(*) FROM run_nodes WHERE run_id = ?1 AND revision = ?2),
+                    ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (run_id, revision, node) DO UPDATE SET node_json = excluded.node_json,
+                    state = excluded.state, facts_json = excluded.facts_json,
+                    reason = excluded.reason, updated_ms = excluded.updated_ms",
+                params![
+                    run,
+                    n.revision,
+                    n.node.id,
+                    node,
+                    n.state.as_str(),
+                    facts,
+                    n.reason,
+                    n.updated_ms
+                ],
+            )
+            .map_err(|e| self.port_error(e))?;
+        Ok(())
+    }
+
+    fn nodes(&self, run: i64) -> Result<Vec<NodeRecord>, PortError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT revision, node_json, state, facts_json, reason, updated_ms FROM run_nodes
+                 WHERE run_id = ?1 ORDER BY revision, position",
+            )
+            .map_err(|e| self.port_error(e))?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(|e| self.port_error(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.port_error(e))?;
+        rows.into_iter()
+            .map(|(revision, node, state, facts, reason, updated_ms)| {
+                let bad = |what: &str, e: String| {
+                    PortError::failed(format!(
+                        "database {}: run {run}: a stored {what} does not parse: {e}",
+                        self.path.display()
+                    ))
+                };
+                Ok(NodeRecord {
+                    revision,
+                    node: serde_json::from_str(&node).map_err(|e| bad("node", e.to_string()))?,
+                    state: NodeState::parse(&state)
+                        .ok_or_else(|| bad("node state", state.clone()))?,
+                    facts: serde_json::from_str(&facts)
+                        .map_err(|e| bad("node's facts", e.to_string()))?,
+                    reason,
+                    updated_ms,
+                })
+            })
+            .collect()
     }
 }

@@ -15,8 +15,15 @@ use crate::runtime::session::Session;
 
 pub(super) fn run(s: &mut Session<'_, '_, '_>) -> Result<(RunStatus, String), Stop> {
     s.first_look()?;
+    steps(s, s.config.max_steps)
+}
+
+/// The loop on the current screen and pool, for at most `budget` steps numbered on from
+/// the session's next step (the Steward's staff agents run one per subtask).
+pub(super) fn steps(s: &mut Session<'_, '_, '_>, budget: u32) -> Result<(RunStatus, String), Stop> {
     let (mut need_manager, mut subgoal_done) = (true, false);
-    for index in 0..s.config.max_steps {
+    let first = s.next_step;
+    for index in first..first + budget {
         let mut step = s.begin(index)?;
         let stuck = s.state.stuck_block().is_some();
         if need_manager || subgoal_done || stuck || s.state.plan.is_empty() {
@@ -59,5 +66,5 @@ pub(super) fn run(s: &mut Session<'_, '_, '_>) -> Result<(RunStatus, String), St
         subgoal_done = verdict.outcome == Outcome::A && verdict.subgoal_done;
         s.record(step, chosen, acted, &verdict, by)?;
     }
-    Err(s.out_of_steps())
+    Err(s.out_of_steps(budget))
 }

@@ -38,5 +38,5 @@ pub(super) fn run(s: &mut Session<'_, '_, '_>) -> Result<(RunStatus, String), St
         }
         s.record(step, chosen, acted, &verdict, by)?;
     }
-    Err(s.out_of_steps())
+    Err(s.out_of_steps(s.config.max_steps))
 }

@@ -4,6 +4,7 @@
 
 mod deskhand;
 mod mobile_agent_e;
+mod steward;
 
 use deskhand_core::ports::RunStatus;
 use serde::{Deserialize, Serialize};
@@ -23,17 +24,22 @@ pub enum Preset {
     /// Mobile-Agent-E as the paper runs it: Manager, Operator, Action Reflector and
     /// Notetaker on every step.
     MobileAgentE,
+    /// MobileSteward for tasks across apps: a graph of app subtasks whose facts feed later
+    /// ones, each done by a staff agent (this loop, in its app), evaluated after it, retried
+    /// with a reflection tip, re-planned once.
+    Steward,
 }
 
 impl Preset {
     /// Every preset, in the order `--help` lists them.
-    pub const ALL: [Preset; 2] = [Preset::Deskhand, Preset::MobileAgentE];
+    pub const ALL: [Preset; 3] = [Preset::Deskhand, Preset::MobileAgentE, Preset::Steward];
 
     /// The name used on the command line, in config and in `Op::Run`.
     pub fn name(self) -> &'static str {
         match self {
             Preset::Deskhand => "deskhand",
             Preset::MobileAgentE => "mobile-agent-e",
+            Preset::Steward => "steward",
         }
     }
 
@@ -45,6 +51,9 @@ impl Preset {
             }
             Preset::MobileAgentE => {
                 "Mobile-Agent-E as published: Manager, Operator, Reflector, Notetaker every step"
+            }
+            Preset::Steward => {
+                "MobileSteward for tasks across apps: a graph of app subtasks passing facts on"
             }
         }
     }
@@ -70,6 +79,7 @@ impl Preset {
         match self {
             Preset::Deskhand => deskhand::run(session),
             Preset::MobileAgentE => mobile_agent_e::run(session),
+            Preset::Steward => steward::run(session),
         }
     }
 }
@@ -101,7 +111,7 @@ mod tests {
         let err = Preset::parse("cradle").unwrap_err();
         assert_eq!(
             err,
-            "unknown preset \"cradle\": the presets are deskhand, mobile-agent-e"
+            "unknown preset \"cradle\": the presets are deskhand, mobile-agent-e, steward"
         );
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::parse::parse;
 use super::prompt::{
     history_text, knowledge_text, screen_parts, section, shortcuts_text, system, text, tips_text,
-    user,
+    user, FACTS_TITLE,
 };
 use crate::state::Attempt;
 
@@ -19,6 +19,8 @@ use crate::state::Attempt;
 pub struct Input<'a> {
     /// The user's instruction.
     pub instruction: &'a str,
+    /// Facts found by earlier subtasks (a Steward run), fenced as screen text.
+    pub facts: &'a str,
     /// What the user's own memory holds about it.
     pub knowledge: &'a [Recollection],
     /// The Critic's objection to the last "Finished".
@@ -86,6 +88,7 @@ the current subgoal requires remembering something shown on screen for a later s
 /// The Manager's messages.
 pub fn messages(input: &Input<'_>) -> Vec<Message> {
     let mut body = section("User instruction", input.instruction);
+    body += &section(FACTS_TITLE, input.facts);
     if !input.knowledge.is_empty() {
         body += &section(
             "Reference knowledge from the user's own memory (use it where the instruction \

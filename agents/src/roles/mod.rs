@@ -3,6 +3,7 @@
 //! anything uses it. A role takes a narrow input of its own, never the whole run state.
 
 pub mod critic;
+pub mod evaluator;
 pub mod experience;
 pub mod manager;
 pub mod memory;
@@ -12,6 +13,7 @@ pub mod parse;
 pub mod profile;
 pub mod prompt;
 pub mod reflector;
+pub mod steward;
 
 use deskhand_core::ports::{Message, ModelRequest};
 use deskhand_core::Role;
@@ -28,13 +30,15 @@ pub const ROLES: &[Role] = &[
     Role::Shortcuts,
     Role::Memory,
     Role::Critic,
+    Role::Steward,
+    Role::Evaluator,
 ];
 
 /// Upper bound on a role's answer.
 fn max_tokens(role: Role) -> u32 {
     match role {
-        Role::Manager | Role::Shortcuts => 1_024,
-        Role::Notetaker | Role::Tips | Role::Memory | Role::Critic => 512,
+        Role::Manager | Role::Shortcuts | Role::Steward => 1_024,
+        Role::Notetaker | Role::Tips | Role::Memory | Role::Critic | Role::Evaluator => 512,
         Role::Operator | Role::Reflector => 768,
     }
 }

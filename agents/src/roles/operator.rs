@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::parse::{extract_json, kind};
 use super::prompt::{
     history_text, screen_parts, section, shortcuts_text, system, text, tips_text, user, ACTIONS,
+    FACTS_TITLE,
 };
 use crate::execute::resolve_target;
 use crate::state::Attempt;
@@ -20,6 +21,8 @@ use crate::state::Attempt;
 pub struct Input<'a> {
     /// The user's instruction.
     pub instruction: &'a str,
+    /// Facts found by earlier subtasks (a Steward run), fenced as screen text.
+    pub facts: &'a str,
     /// The Manager's plan.
     pub plan: &'a str,
     /// The subgoal to make progress on.
@@ -52,6 +55,7 @@ action.\n{ACTIONS}\nShortcut call: \"shortcut\": {{\"name\": \"...\", \"argument
 \"action\": {{...}}, \"description\": \"what you expect to happen\"}}."
     );
     let mut body = section("User instruction", input.instruction);
+    body += &section(FACTS_TITLE, input.facts);
     body += &section("Overall plan", input.plan);
     body += &section("Current subgoal", input.subgoal);
     body += &section("Progress", input.progress);

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::parse::parse;
-use super::prompt::{screen_parts, section, system, text, user, TREE_LEGEND};
+use super::prompt::{screen_parts, section, system, text, untrusted, user, TREE_LEGEND};
 
 /// What the Reflector is shown.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +79,7 @@ pub fn messages(input: &Input<'_>) -> Vec<Message> {
     let mut parts = vec![text(body)];
     parts.push(text(format!(
         "### Screen before\n{TREE_LEGEND}\n{}",
-        input.before.compact
+        untrusted(&input.before.compact)
     )));
     parts.extend(screen_parts(input.after, input.images, "Screen after"));
     vec![system(SYSTEM), user(parts)]

@@ -10,11 +10,13 @@ use crate::roles::experience::{self, ShortcutsInput};
 use crate::shortcut;
 
 impl Session<'_, '_, '_> {
-    pub(crate) fn learn(&mut self) {
+    /// Tips from the pool's attempts, and shortcuts when they succeeded (`status`): after a
+    /// run, or after each of the Steward's subtasks.
+    pub(crate) fn learn(&mut self, status: RunStatus, summary: &str) {
         let mut stats = StepStats::default();
-        let tips = self.learn_tips(&mut stats);
+        let tips = self.learn_tips(&mut stats, status, summary);
         self.say_unlearned("tips", tips);
-        if self.outcome.status == RunStatus::Succeeded && self.state.commands().len() >= 2 {
+        if status == RunStatus::Succeeded && self.state.commands().len() >= 2 {
             let shortcuts = self.learn_shortcuts(&mut stats);
             self.say_unlearned("shortcuts", shortcuts);
         }
@@ -39,15 +41,20 @@ impl Session<'_, '_, '_> {
         }
     }
 
-    fn learn_tips(&mut self, stats: &mut StepStats) -> Result<(), Stop> {
+    fn learn_tips(
+        &mut self,
+        stats: &mut StepStats,
+        status: RunStatus,
+        summary: &str,
+    ) -> Result<(), Stop> {
         let app = self.state.app.clone();
         let instruction = self.state.instruction.clone();
         let existing = self
             .memory()
             .relevant_tips(&app, &instruction, 20)
             .unwrap_or_default();
-        let status = self.outcome.status.as_str().to_string();
-        let summary = self.outcome.summary.clone();
+        let status = status.as_str().to_string();
+        let summary = summary.to_string();
         let request =
             experience::tips_request(&self.state.tips_input(&status, &summary, &existing));
         let caller = self.caller().clone();

@@ -6,6 +6,7 @@ pub(crate) mod call;
 pub(crate) mod judge;
 mod learn;
 pub(crate) mod session;
+mod steward;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

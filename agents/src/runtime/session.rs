@@ -68,6 +68,8 @@ pub(crate) struct Session<'r, 'p, 'e> {
     perceptor: &'p mut dyn deskhand_core::Perceptor,
     caller: Caller,
     pub run: i64,
+    /// The user's instruction for the whole run (the pool's may be a subtask's).
+    pub task: String,
     pub state: RunState,
     pub outcome: AgentOutcome,
     events: &'e mut dyn FnMut(Event),
@@ -76,6 +78,11 @@ pub(crate) struct Session<'r, 'p, 'e> {
     retrieved_for: Option<String>,
     perceive_ms: u64,
     retrieve_ms: u64,
+    /// The index the next step gets (steps of all a run's subtasks are numbered on).
+    pub next_step: u32,
+    /// Set by a preset that learned as it went (the Steward's staff, per node): the run's end
+    /// then learns nothing more.
+    pub learned: bool,
 }
 
 fn monitors_of(obs: &Observation) -> Vec<Monitor> {
@@ -170,6 +177,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
             perceptor,
             caller,
             run,
+            task: instruction.to_string(),
             state: RunState {
                 instruction: instruction.to_string(),
                 escalate_after: runner.config.escalate_after,
@@ -190,6 +198,8 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
             retrieved_for: None,
             perceive_ms: 0,
             retrieve_ms: 0,
+            next_step: 0,
+            learned: false,
         })
     }
 
@@ -241,7 +251,7 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         }
     }
 
-    fn turn<'t>(&'t mut self, step: &'t mut Step) -> (&'t Caller, Turn<'t>) {
+    pub(crate) fn turn<'t>(&'t mut self, step: &'t mut Step) -> (&'t Caller, Turn<'t>) {
         (
             &self.caller,
             Turn {
@@ -363,9 +373,72 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         Ok(())
     }
 
+    /// The ports that start apps and focus windows, when the front end gave them.
+    pub(crate) fn apps(&self) -> Option<&'p dyn deskhand_core::ports::Apps> {
+        self.p.apps
+    }
+
+    /// Whether the user has stopped the run.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled()
+    }
+
+    /// A fresh look at the screen, which the next step decides on.
+    pub(crate) fn look_again(&mut self) -> Result<(), Stop> {
+        let t = Instant::now();
+        let options = self.observe_options(true);
+        self.obs = self
+            .perceptor
+            .observe(&options)
+            .map_err(|e| Stop::failed(format!("cannot see the screen: {e}")))?;
+        self.perceive_ms = t.elapsed().as_millis() as u64;
+        Ok(())
+    }
+
+    /// Starts a new subtask in `app` with its own information pool; the app's tips and
+    /// shortcuts (its expertise memory) are retrieved for the subtask and `first_tips` put
+    /// in front of them.
+    pub(crate) fn start_subtask(
+        &mut self,
+        instruction: &str,
+        facts: String,
+        app: &str,
+        first_tips: Vec<Tip>,
+    ) {
+        let knowledge = std::mem::take(&mut self.state.knowledge);
+        self.state = RunState {
+            instruction: instruction.to_string(),
+            facts,
+            app: app.to_string(),
+            escalate_after: self.config.escalate_after,
+            tips: first_tips,
+            knowledge,
+            ..RunState::default()
+        };
+        let t = Instant::now();
+        self.retrieve_for_app(app);
+        self.retrieve_ms = t.elapsed().as_millis() as u64;
+        self.retrieved_for = Some(app.to_string());
+    }
+
+    /// A step for calls made outside any action (the Steward's plan, an evaluation): it
+    /// takes the next index, and its calls count once it is set aside.
+    pub(crate) fn side_step(&mut self) -> Step {
+        let index = self.next_step;
+        self.next_step += 1;
+        Step {
+            index,
+            start: Instant::now(),
+            started_ms: self.p.clock.now_ms(),
+            stats: StepStats::default(),
+            marks: None,
+        }
+    }
+
     /// Starts step `index`: retrieval for a new app, the stop and takeover checks, and the
     /// `Perceived` event for the screen it decides on.
     pub fn begin(&mut self, index: u32) -> Result<Step, Stop> {
+        self.next_step = self.next_step.max(index + 1);
         if let Some(app) = self
             .obs
             .app
@@ -930,10 +1003,9 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
     }
 
     /// How a loop that used up its steps ends.
-    pub fn out_of_steps(&self) -> Stop {
+    pub fn out_of_steps(&self, budget: u32) -> Stop {
         Stop::failed(format!(
-            "the step budget of {} was used up before the instruction was done",
-            self.config.max_steps
+            "the step budget of {budget} was used up before the instruction was done"
         ))
     }
 
@@ -959,8 +1031,12 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
         };
         self.outcome.status = status;
         self.outcome.summary = summary.clone();
-        if self.config.learn && status != RunStatus::Cancelled && !self.state.history.is_empty() {
-            self.learn();
+        if self.config.learn
+            && !self.learned
+            && status != RunStatus::Cancelled
+            && !self.state.history.is_empty()
+        {
+            self.learn(status, &summary);
         }
         let now = self.p.clock.now_ms();
         self.p

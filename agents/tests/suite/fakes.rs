@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use deskhand_agents::{AgentConfig, AgentOutcome, AgentRunner, Artifacts, Ports};
 use deskhand_core::experience::{PersonalMemory, Recollection};
+use deskhand_core::graph::{Guideline, NodeRecord};
 use deskhand_core::ports::{
     Clock, Input, MemoryStore, ModelBackend, ModelReply, ModelRequest, RunRecord, RunStatus,
     Screen, StepRecord, TokenUsage,
@@ -365,6 +366,10 @@ pub struct Memory {
     /// The user's own memory: items recalled when they share a word of four letters or more
     /// with the query.
     pub personal: Vec<Recollection>,
+    /// The Steward's graphs as recorded: the latest record of each revision and node.
+    pub nodes: Vec<(i64, NodeRecord)>,
+    /// The Steward's guidelines.
+    pub guidelines: Vec<Guideline>,
 }
 
 impl PersonalMemory for Memory {
@@ -445,6 +450,26 @@ impl MemoryStore for Memory {
     fn steps(&self, run: i64) -> Result<Vec<StepRecord>, PortError> {
         Ok(self.steps_of(run))
     }
+
+    fn record_node(&mut self, run: i64, node: &NodeRecord) -> Result<(), PortError> {
+        let same = |(r, n): &(i64, NodeRecord)| {
+            *r == run && n.revision == node.revision && n.node.id == node.node.id
+        };
+        match self.nodes.iter_mut().find(|e| same(e)) {
+            Some(e) => e.1 = node.clone(),
+            None => self.nodes.push((run, node.clone())),
+        }
+        Ok(())
+    }
+
+    fn nodes(&self, run: i64) -> Result<Vec<NodeRecord>, PortError> {
+        Ok(self
+            .nodes
+            .iter()
+            .filter(|(r, _)| *r == run)
+            .map(|(_, n)| n.clone())
+            .collect())
+    }
 }
 
 impl Experience for Memory {
@@ -493,6 +518,38 @@ impl Experience for Memory {
     }
 
     fn tips_used(&mut self, _ids: &[i64]) -> Result<(), PortError> {
+        Ok(())
+    }
+
+    /// Guidelines sharing a word of four letters or more with the task.
+    fn relevant_guidelines(&self, task: &str, limit: usize) -> Result<Vec<Guideline>, PortError> {
+        let task = task.to_lowercase();
+        Ok(self
+            .guidelines
+            .iter()
+            .filter(|g| {
+                g.task
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w.len() >= 4 && task.contains(w))
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn add_guideline(&mut self, g: &Guideline) -> Result<i64, PortError> {
+        self.guidelines.retain(|o| o.task != g.task);
+        let mut g = g.clone();
+        g.id = self.guidelines.len() as i64 + 1;
+        self.guidelines.push(g);
+        Ok(self.guidelines.len() as i64)
+    }
+
+    fn guidelines_used(&mut self, ids: &[i64]) -> Result<(), PortError> {
+        for g in self.guidelines.iter_mut().filter(|g| ids.contains(&g.id)) {
+            g.uses += 1;
+        }
         Ok(())
     }
 

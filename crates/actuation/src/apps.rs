@@ -463,6 +463,22 @@ impl deskhand_core::ports::Apps for DesktopApps {
     fn focus(&self, query: &str) -> Result<String, PortError> {
         focus_window(query, self.display.as_deref()).map(|w| w.title)
     }
+
+    fn available(&self, name: &str) -> Result<(), PortError> {
+        let q = name.trim().to_lowercase();
+        let wm = Wm::connect(self.display.as_deref())?;
+        let open = wm
+            .clients()?
+            .into_iter()
+            .map(|w| wm.info(w))
+            .any(|w| w.class.to_lowercase() == q || w.instance.to_lowercase() == q);
+        if open || resolve_app(name).is_ok() {
+            return Ok(());
+        }
+        Err(PortError::not_found(
+            "no window of it is open, and no desktop entry or program on PATH has that name",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -152,6 +152,39 @@ impl Printer {
                     format!(" (progress: {progress})")
                 }
             ),
+            Event::Graph { revision, nodes } => {
+                if *revision == 0 {
+                    println!("graph: {} subtask(s)", nodes.len());
+                } else {
+                    println!(
+                        "graph re-planned ({revision}): {} subtask(s) left",
+                        nodes.len()
+                    );
+                }
+                for n in nodes {
+                    println!("  {}", n.describe());
+                }
+            }
+            Event::Node {
+                node,
+                app,
+                state,
+                facts,
+                reason,
+            } => {
+                let mut line = format!("node {node} [{app}] {}", state.as_str());
+                if !facts.is_empty() {
+                    let found: Vec<String> = facts
+                        .iter()
+                        .map(|f| format!("{} = {:?}", f.name, f.value))
+                        .collect();
+                    line.push_str(&format!(": {}", found.join(", ")));
+                }
+                if !reason.is_empty() {
+                    line.push_str(&format!(": {reason}"));
+                }
+                println!("{line}");
+            }
             Event::AgentStep {
                 step,
                 subgoal,

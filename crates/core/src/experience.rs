@@ -294,6 +294,16 @@ pub trait Experience: Send {
     fn shortcut_used(&mut self, id: i64, succeeded: bool) -> Result<(), PortError>;
     /// Counts tips given to a run.
     fn tips_used(&mut self, ids: &[i64]) -> Result<(), PortError>;
+    /// The Steward's guidelines most relevant to a task, best first.
+    fn relevant_guidelines(
+        &self,
+        task: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::graph::Guideline>, PortError>;
+    /// Stores a guideline; one learned from the same task replaces it. Returns its id.
+    fn add_guideline(&mut self, guideline: &crate::graph::Guideline) -> Result<i64, PortError>;
+    /// Counts guidelines given to a run.
+    fn guidelines_used(&mut self, ids: &[i64]) -> Result<(), PortError>;
     /// Appends a model call to a run's log; durable once this returns.
     fn record_call(&mut self, run: i64, call: &ModelCallRecord) -> Result<(), PortError>;
     /// The model calls of a run, in order.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod experience;
 pub mod form;
 pub mod geometry;
+pub mod graph;
 pub mod grounding;
 pub mod input;
 pub mod layout;

@@ -487,6 +487,11 @@ pub trait MemoryStore: Send {
     fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, PortError>;
     /// The steps of a run, in order.
     fn steps(&self, run: i64) -> Result<Vec<StepRecord>, PortError>;
+    /// Records a node of a Steward run's graph as it is now (replacing what was recorded of
+    /// the same revision and node); durable once this returns.
+    fn record_node(&mut self, run: i64, node: &crate::graph::NodeRecord) -> Result<(), PortError>;
+    /// The nodes of a run's graphs, by revision and then in the order they were planned.
+    fn nodes(&self, run: i64) -> Result<Vec<crate::graph::NodeRecord>, PortError>;
 }
 
 /// Wall-clock time, injectable for tests.
@@ -580,6 +585,9 @@ pub trait Apps: Send + Sync {
     fn open(&self, name: &str) -> Result<u32, PortError>;
     /// Focuses the window whose title or application matches; returns its title.
     fn focus(&self, query: &str) -> Result<String, PortError>;
+    /// Whether an application can be worked in: a window of it is open, or it can be
+    /// started; the error says why not.
+    fn available(&self, name: &str) -> Result<(), PortError>;
 }
 
 /// Notices input the agent did not produce (the user taking over).

@@ -194,6 +194,29 @@ pub enum Event {
         /// Time the step took.
         ms: u64,
     },
+    /// The Steward's scheduling graph: revision 0 first, one more per re-plan (then the
+    /// nodes are the rest of the task).
+    Graph {
+        /// Which graph of the run.
+        revision: u32,
+        /// The nodes, in the order they will run.
+        nodes: Vec<crate::graph::TaskNode>,
+    },
+    /// A node of the Steward's graph changed state.
+    Node {
+        /// The node's id.
+        node: String,
+        /// Its app.
+        app: String,
+        /// Where it stands now.
+        state: crate::graph::NodeState,
+        /// The facts it found (when done).
+        #[serde(default)]
+        facts: Vec<crate::graph::NodeFact>,
+        /// Why it failed or is retried.
+        #[serde(default)]
+        reason: String,
+    },
     /// Something worth telling that is not an error.
     Notice {
         /// The message.

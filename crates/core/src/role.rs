@@ -24,11 +24,15 @@ pub enum Role {
     Memory,
     /// Checks a finished result against the user's own memory (Second Me's critic).
     Critic,
+    /// Splits a cross-app task into a graph of app subtasks and re-plans it (MobileSteward).
+    Steward,
+    /// Reads a finished subtask's facts off the screen, or reflects on a failed one.
+    Evaluator,
 }
 
 impl Role {
     /// Every role this vocabulary names, in a fixed order.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 10] = [
         Role::Manager,
         Role::Operator,
         Role::Reflector,
@@ -37,6 +41,8 @@ impl Role {
         Role::Shortcuts,
         Role::Memory,
         Role::Critic,
+        Role::Steward,
+        Role::Evaluator,
     ];
 
     /// The name used in configuration, logs and events ("manager").
@@ -50,6 +56,8 @@ impl Role {
             Role::Shortcuts => "shortcuts",
             Role::Memory => "memory",
             Role::Critic => "critic",
+            Role::Steward => "steward",
+            Role::Evaluator => "evaluator",
         }
     }
 
