@@ -69,6 +69,49 @@ const taskView = (() => {
     $("zoom").hidden = false;
   }
 
+  // The Steward's graph: one card per subtask with its app, state and the facts it found;
+  // a re-plan strikes out what was left and appends the new nodes.
+  const nodes = new Map();
+
+  function drawGraph(ev) {
+    const graph = $("task-graph");
+    graph.hidden = false;
+    if (ev.revision > 0) {
+      const li = document.createElement("li");
+      li.className = "replan";
+      li.textContent = `re-planned (${ev.revision}): ${ev.nodes.length} subtask(s) left`;
+      graph.appendChild(li);
+    }
+    for (const n of ev.nodes) {
+      const li = document.createElement("li");
+      li.className = "node state-waiting";
+      li.innerHTML =
+        '<span class="id"></span><span class="app"></span><span class="state"></span>' +
+        '<div class="what"></div><div class="facts"></div>';
+      li.querySelector(".id").textContent = n.id;
+      li.querySelector(".app").textContent = n.app;
+      li.querySelector(".state").textContent = "waiting";
+      let what = n.instruction;
+      if (n.inputs && n.inputs.length) what += ` (needs ${n.inputs.join(", ")})`;
+      if (n.outputs && n.outputs.length) {
+        what += ` → ${n.outputs.map((o) => o.name).join(", ")}`;
+      }
+      li.querySelector(".what").textContent = what;
+      graph.appendChild(li);
+      nodes.set(`${ev.revision}/${n.id}`, li);
+      nodes.set(n.id, li);
+    }
+  }
+
+  function nodeChanged(ev) {
+    const li = nodes.get(ev.node);
+    if (!li) return;
+    li.className = "node state-" + ev.state;
+    li.querySelector(".state").textContent = ev.state;
+    const facts = (ev.facts || []).map((f) => `${f.name} = ${f.value}`).join(", ");
+    li.querySelector(".facts").textContent = facts || ev.reason || "";
+  }
+
   // Returns true when the event belongs to the task view.
   function onEvent(ev) {
     if (!running) return false;
@@ -128,6 +171,12 @@ const taskView = (() => {
           ev.status === "succeeded" ? "ok" : "error"
         );
         return true;
+      case "graph":
+        drawGraph(ev);
+        return true;
+      case "node":
+        nodeChanged(ev);
+        return true;
       case "perceived":
       case "action_started":
         return true;
@@ -147,13 +196,17 @@ const taskView = (() => {
     totals = { calls: 0, tokens: 0 };
     $("agent-steps").replaceChildren();
     $("task-plan").hidden = true;
+    nodes.clear();
+    $("task-graph").replaceChildren();
+    $("task-graph").hidden = true;
     $("task-totals").textContent = "";
     $("task-run").disabled = true;
     $("task-stop").disabled = false;
     running = true;
     status("starting…", "busy");
     try {
-      const outcome = await invoke("run_task", { instruction });
+      const preset = $("task-preset").value || null;
+      const outcome = await invoke("run_task", { instruction, preset });
       // run_finished already said it, with the summary; this covers a lost event.
       if (!$("task-status").textContent.startsWith(`run ${outcome.run} `)) {
         status(`run ${outcome.run} ${outcome.status}`, outcome.status === "succeeded" ? "ok" : "error");

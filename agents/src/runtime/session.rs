@@ -1029,8 +1029,27 @@ impl<'r, 'p, 'e> Session<'r, 'p, 'e> {
                 return Err(e);
             }
         };
+        // A cancelled run says where it stopped.
+        let summary = match self.state.history.last() {
+            Some(last) if status == RunStatus::Cancelled => {
+                let mut at = format!(
+                    "{summary}; stopped after {} step(s), the last: {}",
+                    self.outcome.steps, last.action
+                );
+                if self.state.instruction != self.task {
+                    at.push_str(&format!(" (in the subtask {:?})", self.state.instruction));
+                }
+                at
+            }
+            _ => summary,
+        };
         self.outcome.status = status;
         self.outcome.summary = summary.clone();
+        // A run that did not succeed (cancelled by Ctrl-C or the kill switch, failed) lets go
+        // of every key and button it held.
+        if status != RunStatus::Succeeded {
+            self.p.input.release_all();
+        }
         if self.config.learn
             && !self.learned
             && status != RunStatus::Cancelled

@@ -538,8 +538,12 @@ impl Experience for Memory {
             .collect())
     }
 
+    /// One per task: a later one replaces the steps and keeps the count of uses.
     fn add_guideline(&mut self, g: &Guideline) -> Result<i64, PortError> {
-        self.guidelines.retain(|o| o.task != g.task);
+        if let Some(old) = self.guidelines.iter_mut().find(|o| o.task == g.task) {
+            old.steps = g.steps.clone();
+            return Ok(old.id);
+        }
         let mut g = g.clone();
         g.id = self.guidelines.len() as i64 + 1;
         self.guidelines.push(g);
@@ -583,6 +587,29 @@ pub struct Ticks(AtomicI64);
 impl Clock for Ticks {
     fn now_ms(&self) -> i64 {
         self.0.fetch_add(1_000, Ordering::SeqCst)
+    }
+}
+
+/// The desk's applications: only the note window ("notes") is there.
+pub struct NotesApp;
+
+impl deskhand_core::ports::Apps for NotesApp {
+    fn open(&self, name: &str) -> Result<u32, PortError> {
+        Err(PortError::not_found(format!(
+            "no application named {name:?}"
+        )))
+    }
+
+    fn focus(&self, query: &str) -> Result<String, PortError> {
+        self.available(query).map(|()| "note.txt - Notes".into())
+    }
+
+    fn available(&self, name: &str) -> Result<(), PortError> {
+        if name.eq_ignore_ascii_case("notes") {
+            Ok(())
+        } else {
+            Err(PortError::not_found("no window of it is open"))
+        }
     }
 }
 
@@ -635,7 +662,7 @@ impl Desk {
             clock: &clock,
             gate: None,
             confirmer: None,
-            apps: None,
+            apps: Some(&NotesApp),
             presence: None,
             resumer: None,
         };

@@ -1,2 +1,3 @@
 mod fakes;
 mod loops;
+mod steward;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Subcommand;
 use deskhand_core::experience::{Shortcut, Tip};
+use deskhand_core::graph::Guideline;
 use deskhand_core::ports::Embedder;
 use deskhand_host::Config;
 use deskhand_memory::{ExperienceExport, SearchOptions, SqliteMemory};
@@ -100,6 +101,13 @@ pub enum MemoryCmd {
         #[command(subcommand)]
         action: Option<ShortcutCmd>,
     },
+    /// List the Steward's guidelines (how tasks across apps were split into one subtask per
+    /// app in runs that succeeded; given to the Steward for similar tasks), or show, edit or
+    /// delete one.
+    Guidelines {
+        #[command(subcommand)]
+        action: Option<GuidelineCmd>,
+    },
     /// Write everything memory holds as JSON to FILE (or standard output): your sources with
     /// their text, digests, bio versions, shades and facts, and the tips and shortcuts.
     Export {
@@ -135,6 +143,29 @@ pub enum TipCmd {
     /// Delete a tip.
     Delete {
         /// Tip id.
+        id: i64,
+    },
+}
+
+/// One guideline.
+#[derive(Subcommand)]
+pub enum GuidelineCmd {
+    /// Show a guideline with its steps.
+    Show {
+        /// Guideline id.
+        id: i64,
+    },
+    /// Replace a guideline's steps, one per line:
+    /// `deskhand memory guidelines edit 2 "1. [xterm] count ... -> count\n2. [mousepad] ..."`.
+    Edit {
+        /// Guideline id.
+        id: i64,
+        /// The new steps.
+        steps: String,
+    },
+    /// Delete a guideline.
+    Delete {
+        /// Guideline id.
         id: i64,
     },
 }
@@ -184,6 +215,59 @@ fn print_tip(t: &Tip) {
     if let Some(run) = t.source_run {
         println!("  learned: run {run}");
     }
+}
+
+fn print_guideline(g: &Guideline) {
+    println!("guideline {}: {}", g.id, g.task);
+    println!("  apps: {}  used {} time(s)", g.apps.join(", "), g.uses);
+    for line in g.steps.lines() {
+        println!("  {line}");
+    }
+}
+
+fn guidelines(
+    store: &mut SqliteMemory,
+    action: Option<GuidelineCmd>,
+    json: bool,
+) -> anyhow::Result<()> {
+    match action {
+        None => {
+            let all = store.list_guidelines()?;
+            if json {
+                return json_line(&all);
+            }
+            if all.is_empty() {
+                println!(
+                    "no guidelines: the Steward learns one from each cross-app run that succeeds"
+                );
+            }
+            for g in &all {
+                print_guideline(g);
+            }
+        }
+        Some(GuidelineCmd::Show { id }) => {
+            let g = store.get_guideline(id)?;
+            if json {
+                return json_line(&g);
+            }
+            print_guideline(&g);
+        }
+        Some(GuidelineCmd::Edit { id, steps }) => {
+            let g = store.update_guideline(id, &steps.replace("\\n", "\n"))?;
+            if json {
+                return json_line(&g);
+            }
+            print_guideline(&g);
+        }
+        Some(GuidelineCmd::Delete { id }) => {
+            store.delete_guideline(id)?;
+            if json {
+                return json_line(&serde_json::json!({ "deleted_guideline": id }));
+            }
+            println!("deleted guideline {id}");
+        }
+    }
+    Ok(())
 }
 
 fn print_shortcuts(shortcuts: &[Shortcut]) {
@@ -443,6 +527,7 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
         }
         MemoryCmd::Shades { action } => profile::shades(&mut store, action, json)?,
         MemoryCmd::Facts { action } => profile::facts(&mut store, action, json)?,
+        MemoryCmd::Guidelines { action } => guidelines(&mut store, action, json)?,
         MemoryCmd::Tips { app, action: None } => {
             let tips = store.list_tips(app.as_deref())?;
             if json {
@@ -579,6 +664,12 @@ pub fn run(cmd: MemoryCmd, config: &Config, json: bool) -> anyhow::Result<ExitCo
                     report.shortcuts_added,
                     report.shortcuts_updated
                 );
+                if report.guidelines_added + report.guidelines_updated > 0 {
+                    println!(
+                        "guidelines: {} added, {} updated",
+                        report.guidelines_added, report.guidelines_updated
+                    );
+                }
             }
             if !report.invalid.is_empty() {
                 for problem in &report.invalid {

@@ -2,6 +2,7 @@
 //! lines; the exit code tells how it ended.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use clap::Args;
@@ -29,7 +30,13 @@ Needs a model endpoint: [models.default] base_url and model in the config file, 
 DESKHAND_MODEL_URL and DESKHAND_MODEL (see `deskhand doctor`). Nothing is sent anywhere
 unless one is configured.
 
-Press the kill switch (ctrl+alt+Escape unless kill_chord says otherwise) to stop at once.
+Press the kill switch (ctrl+alt+Escape unless kill_chord says otherwise) or Ctrl-C to stop:
+the action under way is finished or aborted, held keys are released and the run is kept as
+cancelled (exit 4). A second Ctrl-C quits at once (exit 130). SIGTERM stops it the same way.
+
+--preset steward is for tasks across applications: the Steward splits the task into
+subtasks, one per app, that pass the facts they read (a result, a count, a name) on to the
+next; the graph and each subtask's state are printed as they change.
 
 Exit codes: 0 succeeded, 1 failed, 2 no model configured or bad usage, 3 infeasible,
 4 cancelled.")]
@@ -39,9 +46,10 @@ pub struct RunArgs {
     /// Most steps to take (default: [agent] max_steps in the config file, else 15).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_steps: Option<u32>,
-    /// The agent loop: deskhand (fast, the default) or mobile-agent-e (the paper's loop:
-    /// Manager, Operator, Reflector and Notetaker on every step). Default: [agent] preset in
-    /// the config file, else deskhand.
+    /// The agent loop: deskhand (fast, the default), mobile-agent-e (the paper's loop:
+    /// Manager, Operator, Reflector and Notetaker on every step) or steward (tasks across
+    /// apps: a graph of one subtask per app, facts passed on). Default: [agent] preset in the
+    /// config file, else deskhand.
     #[arg(long, value_name = "NAME")]
     preset: Option<String>,
 }
@@ -77,6 +85,7 @@ pub fn run(overrides: &Overrides, args: &RunArgs, printer: &mut Printer) -> Exit
         Ok(d) => d,
         Err(e) => return host_failure(&e),
     };
+    stop_on_signals(deskhand.cancel_flag());
     let terminal = Arc::new(Terminal::new(timeout, deskhand.cancel_flag()));
     deskhand.set_confirmer(terminal.clone());
     deskhand.set_resumer(terminal);
@@ -96,6 +105,31 @@ pub fn run(overrides: &Overrides, args: &RunArgs, printer: &mut Printer) -> Exit
         }
         Ok(_) => fail(EXIT_FAILED, "the run did not start"),
         Err(e) => host_failure(&e),
+    }
+}
+
+/// Exit code when a second Ctrl-C (or SIGTERM) ends the process at once.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The first Ctrl-C or SIGTERM stops the run as the kill switch does: the action under way
+/// is finished or aborted, held keys and buttons are released, the run is recorded as
+/// cancelled and the process exits with 4. A second one exits at once (130).
+pub fn stop_on_signals(cancel: Arc<AtomicBool>) {
+    let signals = AtomicU32::new(0);
+    let installed = ctrlc::set_handler(move || {
+        if signals.fetch_add(1, Ordering::SeqCst) == 0 {
+            cancel.store(true, Ordering::SeqCst);
+            eprintln!(
+                "deskhand: stopping: the current action is finished or aborted and held keys \
+                 released; press Ctrl-C again to quit at once"
+            );
+        } else {
+            eprintln!("deskhand: quit at once");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+    });
+    if let Err(e) = installed {
+        eprintln!("deskhand: warning: Ctrl-C will end the process at once: {e}");
     }
 }
 

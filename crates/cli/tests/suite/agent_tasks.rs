@@ -22,7 +22,7 @@ use super::text;
 
 /// The id of the first node in the prompt's screen tree with this role (if given) and
 /// exactly this name ("" = unnamed).
-fn find_node(prompt: &str, role: Option<&str>, name: &str) -> Option<String> {
+pub(super) fn find_node(prompt: &str, role: Option<&str>, name: &str) -> Option<String> {
     let screen = &prompt[prompt.rfind("### Current screen")?..];
     screen.lines().find_map(|line| {
         let line = line.trim_start();
@@ -44,7 +44,7 @@ fn find_node(prompt: &str, role: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The action JSON for a solution command on the screen in the prompt.
-fn action_for(command: &str, prompt: &str) -> Value {
+pub(super) fn action_for(command: &str, prompt: &str) -> Value {
     let parsed = Command::parse(command).expect("solutions parse");
     let target = |q: &TargetQuery| -> Value {
         match q {

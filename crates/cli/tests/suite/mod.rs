@@ -12,6 +12,7 @@ mod mousepad;
 mod policy;
 mod profile;
 mod run;
+mod steward;
 mod tasks;
 
 use std::path::Path;

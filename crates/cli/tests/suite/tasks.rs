@@ -80,6 +80,12 @@ three_way_tests! {
     thunar_move_into_folder => "thunar-move-into-folder",
     thunar_copy_two_files => "thunar-copy-two-files",
     gnumeric_set_cell => "gnumeric-set-cell",
+    // Across applications (the Steward's tasks): a fact read in one app is used in another.
+    cross_terminal_count_to_note => "cross-terminal-count-to-note",
+    cross_note_total_to_calculator => "cross-note-total-to-calculator",
+    cross_files_to_note => "cross-files-to-note",
+    cross_terminal_to_calculator => "cross-terminal-to-calculator",
+    cross_calculator_to_note => "cross-calculator-to-note",
 }
 
 #[test]
