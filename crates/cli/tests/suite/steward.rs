@@ -205,7 +205,16 @@ fn cross_app_task(id: &str) {
     let out = cmd.output().expect("run deskhand");
     let said = text(&out);
     let verdict = verdict_of(out.status.code());
-    assert_eq!(verdict, AgentVerdict::Done, "{said}");
+    let last_read = server
+        .requests_for("evaluator")
+        .last()
+        .map(|r| r.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        verdict,
+        AgentVerdict::Done,
+        "{said}\nthe evaluator was last shown:\n{last_read}"
+    );
     let score = evaluate_within(&spec, &session, verdict, SETTLE);
     assert!(score.passed(), "{id}: {:?}\n{said}", score.details);
     assert!(
