@@ -25,6 +25,9 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(15);
 /// How a node's attempt ended when the run goes on.
 pub(crate) type Attempted = Result<Vec<NodeFact>, String>;
 
+/// How a staff agent's loop ended: as a run's loop ends.
+pub(crate) type Ended = Result<(RunStatus, String), Stop>;
+
 impl Session<'_, '_, '_> {
     /// Tells and stores a node's state.
     pub(crate) fn node_state(
@@ -169,7 +172,7 @@ impl Session<'_, '_, '_> {
         node: &TaskNode,
         facts: &[NodeFact],
         tip: Option<&Tip>,
-        staff: &dyn Fn(&mut Self) -> Result<(RunStatus, String), Stop>,
+        staff: &dyn Fn(&mut Self) -> Ended,
     ) -> Result<Attempted, Stop> {
         if let Err(why) = self.bring_up(&node.app) {
             if self.is_cancelled() {
