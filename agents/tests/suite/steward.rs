@@ -365,3 +365,41 @@ fn text_on_screen_that_gives_orders_stays_fenced_data_in_every_prompt() {
     assert!(seen >= 2, "the screen text reached {seen} prompt(s)");
     assert!(!d.world().clicks.contains(&"Clear".to_string()));
 }
+
+#[test]
+fn a_fact_the_node_cannot_find_fails_it_and_the_run_says_which() {
+    let mut d = Desk::new();
+    d.config.preset = Preset::Steward;
+    // Nothing on screen says "Total: N".
+    d.world.lock().unwrap().text = "no numbers here".into();
+    script_common(&d);
+    d.model.answer(Role::Steward, |p, _| {
+        let nodes = if p.contains("### Failed twice") {
+            vec![node("n2", "read the total again", &[], &["total"])]
+        } else {
+            vec![node("n1", "read the total", &[], &["total"])]
+        };
+        json!({"nodes": nodes}).to_string()
+    });
+    d.model.answer(Role::Operator, |_, _| {
+        act(json!({"kind": "done", "summary": "looked"}))
+    });
+    let (outcome, events) = d.run("read the total");
+    assert_eq!(outcome.status, RunStatus::Failed);
+    assert_eq!(
+        outcome.summary,
+        "node n2 (notes) failed twice after a re-plan: the fact \"total\" could not be found: \
+         not shown"
+    );
+    assert_eq!(
+        states(&events, "n1"),
+        [
+            NodeState::Waiting,
+            NodeState::Running,
+            NodeState::Retrying,
+            NodeState::Failed
+        ]
+    );
+    // Two tries per node, each evaluated, and a reflection before each retry.
+    assert_eq!(d.model.count(Role::Evaluator), 6);
+}

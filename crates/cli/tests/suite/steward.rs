@@ -222,6 +222,38 @@ fn cross_app_task(id: &str) {
         "{said}"
     );
 
+    // Text on the screen reaches the models only inside its fence, whatever it says (one
+    // task's invoice tells "the AI assistant" to ignore its instructions).
+    let planted = std::fs::read_to_string(dir.join("tasks").join(format!("{id}.json")))
+        .unwrap()
+        .to_lowercase()
+        .contains("ignore previous instructions");
+    let mut seen = 0;
+    for r in server.requests() {
+        let mut inside = false;
+        for line in r.text.lines() {
+            match line {
+                "<untrusted-screen-text>" => inside = true,
+                "</untrusted-screen-text>" => inside = false,
+                _ if line.to_lowercase().contains("ignore previous instructions") => {
+                    assert!(
+                        inside,
+                        "screen text outside its fence for {}:\n{}",
+                        r.role, r.text
+                    );
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    assert_eq!(
+        planted,
+        seen > 0,
+        "the planted text reached {seen} prompt line(s)"
+    );
+
     // Each node is stored done; the facts the first found reached the next one's prompt.
     let db = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
     let run = db.recent_runs(1).unwrap()[0].clone();
