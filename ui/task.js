@@ -35,7 +35,9 @@ const taskView = (() => {
         '<div class="outcome"></div>' +
         '<div class="stats"></div>' +
         "</div>";
-      li.querySelector(".n").textContent = `Step ${step + 1}`;
+      // Numbered as shown: a Steward run's planning and evaluation calls take step indices
+      // of their own.
+      li.querySelector(".n").textContent = `Step ${rows.size + 1}`;
       li.querySelector(".subgoal").textContent = subgoal;
       li.querySelector(".thumb").addEventListener("click", () => zoom(li));
       $("agent-steps").appendChild(li);

@@ -18,8 +18,12 @@ use super::webdriver::{
 
 use deskhand_host::ROLES;
 const LINE: &str = "hello from the window";
+/// The Steward's two subtasks in the window test.
+const READ: &str = "read the line in the editor";
+const AGAIN: &str = "type {line} once more";
 const SCREENSHOT: &str = "/tmp/deskhand-desktop-task.png";
 const PAGE: &str = "/tmp/deskhand-desktop-task-page.png";
+const GRAPH_PAGE: &str = "/tmp/deskhand-desktop-graph-page.png";
 
 /// The body of a `### title` section of a prompt (the last one when it repeats).
 fn section(text: &str, title: &str) -> String {
@@ -65,6 +69,32 @@ fn script(server: &ScriptedModelServer) {
                     "description": thought}))
                 .with_usage(900, 40)
             };
+            // The Steward's subtasks: the line is on screen; then type the fact given.
+            let subtask = section(t, "User instruction");
+            if subtask == READ {
+                return act(
+                    "the line is on screen",
+                    json!({"kind": "done", "summary": "read"}),
+                );
+            }
+            if subtask == AGAIN {
+                let key = "- line = \"";
+                let Some(at) = t.find(key) else {
+                    return act(
+                        "no line given",
+                        json!({"kind": "fail", "reason": "no line"}),
+                    );
+                };
+                let line = t[at + key.len()..].split('"').next().unwrap_or_default();
+                return if recent.contains("\"kind\":\"type\"") {
+                    act("typed it", json!({"kind": "done", "summary": "typed"}))
+                } else {
+                    act(
+                        "type the line again",
+                        json!({"kind": "type", "text": format!(" {line}")}),
+                    )
+                };
+            }
             if section(t, "Current subgoal").starts_with("Keep") {
                 let wait = act("still waiting", json!({"kind": "wait", "ms": 300}));
                 // After the first step the model "thinks" for a minute: Stop must not wait.
@@ -95,6 +125,26 @@ fn script(server: &ScriptedModelServer) {
             Reply::json(&json!({"outcome": "A", "error_description": "",
                 "progress": "as expected", "subgoal_done": false}))
             .with_usage(1200, 30)
+        }),
+    );
+    server.responder(
+        "steward",
+        Box::new(|_req: &RecordedRequest, _turn| {
+            Reply::json(&json!({"thought": "read, then type", "nodes": [
+                {"id": "n1", "app": "mousepad", "instruction": READ,
+                 "outputs": [{"name": "line", "description": "the line in the editor"}]},
+                {"id": "n2", "app": "mousepad", "instruction": AGAIN, "inputs": ["line"]}]}))
+        }),
+    );
+    server.responder(
+        "evaluator",
+        Box::new(|req: &RecordedRequest, _turn| {
+            let shown = req.text.contains(LINE);
+            Reply::json(&if shown {
+                json!({"facts": [{"name": "line", "value": LINE, "source": LINE}]})
+            } else {
+                json!({"facts": [], "missing": [{"name": "line", "why": "not shown"}]})
+            })
         }),
     );
     server.responder(
@@ -144,6 +194,7 @@ fn window_runs_a_task_live_and_stops_another() {
                 .desktop
                 .run("import", &["-window", "root", SCREENSHOT])
                 .map_err(|e| e.to_string())?;
+            steward_graph(&client).await?;
             stop_a_task(&client).await
         }
         .await;
@@ -158,11 +209,16 @@ fn window_runs_a_task_live_and_stops_another() {
         .reader
         .tree(&TreeQuery::new(TreeScope::App("mousepad".into())))
         .unwrap();
+    // Once typed by the first task, once more by the Steward's second subtask.
+    let shown: Vec<&str> = tree
+        .walk()
+        .iter()
+        .filter_map(|(_, n)| n.text.as_deref())
+        .filter(|t| t.contains(LINE))
+        .collect();
     assert!(
-        tree.walk()
-            .iter()
-            .any(|(_, n)| n.text.as_deref().is_some_and(|t| t.contains(LINE))),
-        "mousepad does not show {LINE:?}"
+        shown.iter().any(|t| t.matches(LINE).count() == 2),
+        "mousepad does not show {LINE:?} twice: {shown:?}"
     );
     // Both runs are recorded as they ended; the models were asked as the window showed.
     let memory = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
@@ -215,6 +271,46 @@ async fn write_a_line(client: &Client) -> Result<(), String> {
         "{totals}"
     );
     Ok(())
+}
+
+/// A Steward run from the window: the graph is drawn as cards, each ending done, the first
+/// with the fact it read.
+async fn steward_graph(client: &Client) -> Result<(), String> {
+    click(client, "#task-preset option[value='steward']").await?;
+    let task = find(client, "#task").await?;
+    task.clear().await.map_err(|e| e.to_string())?;
+    task.send_keys("write the line once more with the steward")
+        .await
+        .map_err(|e| e.to_string())?;
+    click(client, "#task-run").await?;
+    let status = wait_text(client, "#task-status", |t| {
+        t.contains("succeeded") || t.contains("failed")
+    })
+    .await?;
+    assert!(status.contains("succeeded"), "{status}");
+    let cards = client
+        .find_all(Locator::Css("#task-graph li.node"))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(cards.len(), 2);
+    // The state is shown in capitals (CSS): compared in lower case.
+    let first = cards[0]
+        .text()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_lowercase();
+    let second = cards[1]
+        .text()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_lowercase();
+    for part in ["n1", "mousepad", "done", &format!("line = {LINE}")] {
+        assert!(first.contains(part), "{part:?} missing in {first:?}");
+    }
+    assert!(second.contains("n2") && second.contains("done"), "{second}");
+    let page = client.screenshot().await.map_err(|e| e.to_string())?;
+    std::fs::write(GRAPH_PAGE, page).map_err(|e| e.to_string())?;
+    click(client, "#task-preset option[value='']").await
 }
 
 async fn stop_a_task(client: &Client) -> Result<(), String> {

@@ -258,6 +258,21 @@ fn cross_app_task(id: &str) {
     let db = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
     let run = db.recent_runs(1).unwrap()[0].clone();
     assert_eq!(run.status, RunStatus::Succeeded);
+    // Figures for the notes (printed, never asserted): calls, tokens, and the time per node
+    // spent outside model calls.
+    let calls = deskhand_core::Experience::calls(&db, run.id).unwrap();
+    let model_ms: u64 = calls.iter().map(|c| c.ms).sum();
+    let tokens: u32 = calls
+        .iter()
+        .map(|c| c.usage.prompt + c.usage.completion)
+        .sum();
+    let wall = run.finished_ms.unwrap_or(run.started_ms) - run.started_ms;
+    eprintln!(
+        "figures {id}: {} model calls, {tokens} tokens, {wall} ms wall, {model_ms} ms in model \
+         calls, {} ms per node outside them",
+        calls.len(),
+        (wall - model_ms as i64) / fx.nodes.len() as i64
+    );
     let nodes = db.nodes(run.id).unwrap();
     assert_eq!(nodes.len(), fx.nodes.len());
     assert!(
@@ -277,6 +292,142 @@ fn cross_app_task(id: &str) {
         });
         assert!(told, "{f:?} never reached an Operator");
     }
+    if std::env::var_os("DESKHAND_FIGURES").is_some() {
+        mobile_agent_e_figures(id, &spec, &fx);
+    }
+}
+
+/// The same task with `--preset mobile-agent-e`, for the figures: one Manager over all the
+/// apps (the nodes are its subgoals), an Operator that brings each app to the front itself,
+/// and the Notetaker keeping the facts it reads off the screen, which the Operator then uses.
+fn mobile_agent_e_figures(id: &str, spec: &deskhand_core::task::TaskSpec, fx: &Fixture) {
+    let session = TaskSession::start(spec).unwrap();
+    let server = ScriptedModelServer::start().unwrap();
+    let nodes: Vec<(String, String, Vec<String>)> = fx
+        .nodes
+        .iter()
+        .map(|n| {
+            let id = n["id"].as_str().unwrap().to_string();
+            (
+                n["app"].as_str().unwrap().to_string(),
+                n["instruction"].as_str().unwrap().to_string(),
+                fx.steps.get(&id).cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    // (node, step) the Operator is at.
+    let at: Arc<Mutex<(usize, usize)>> = Arc::default();
+    let (plan_nodes, plan_at) = (nodes.clone(), at.clone());
+    server.responder(
+        "manager",
+        Box::new(move |_: &RecordedRequest, _| {
+            let (node, _) = *plan_at.lock().unwrap();
+            let plan: Vec<String> = plan_nodes
+                .iter()
+                .enumerate()
+                .map(|(i, (app, what, _))| format!("{}. in {app}: {what}", i + 1))
+                .collect();
+            let subgoal = plan_nodes
+                .get(node)
+                .map_or("Finished".to_string(), |(app, what, _)| {
+                    format!("in {app}: {what}")
+                });
+            Reply::json(&json!({"thought": "next app", "plan": plan.join(" "),
+                "current_subgoal": subgoal}))
+        }),
+    );
+    server.responder(
+        "operator",
+        Box::new(move |req: &RecordedRequest, _| {
+            let mut at = at.lock().unwrap();
+            let Some((app, _, steps)) = nodes.get(at.0) else {
+                return Reply::json(&json!({"thought": "all done", "subgoal_complete": true}));
+            };
+            let action = if at.1 == 0 {
+                json!({"kind": "focus_window", "title": app})
+            } else if let Some(step) = steps.get(at.1 - 1) {
+                let mut command = step.clone();
+                while let Some(open) = command.find('{') {
+                    let Some(len) = command[open..].find('}') else {
+                        break;
+                    };
+                    let name = command[open + 1..open + len].to_string();
+                    let value = fact_in(&req.text, &name).unwrap_or_else(|| format!("<no {name}>"));
+                    command.replace_range(open..open + len + 1, &value);
+                }
+                action_for(&command, &req.text)
+            } else {
+                *at = (at.0 + 1, 0);
+                return Reply::json(&json!({"thought": "this app is done",
+                    "subgoal_complete": true}));
+            };
+            at.1 += 1;
+            Reply::json(&json!({"thought": "next step", "action": action}))
+        }),
+    );
+    server.responder(
+        "reflector",
+        Box::new(|_: &RecordedRequest, _| {
+            Reply::json(
+                &json!({"outcome": "A", "error_description": "", "progress": "",
+                "subgoal_done": false}),
+            )
+        }),
+    );
+    let reads = fx.read.clone();
+    server.responder(
+        "notetaker",
+        Box::new(move |req: &RecordedRequest, _| {
+            let screen = req
+                .text
+                .rfind("### Screen now\n")
+                .map_or("", |i| &req.text[i..]);
+            let mut notes = Vec::new();
+            for (name, read) in &reads {
+                let found = regex::Regex::new(&read.pattern)
+                    .unwrap()
+                    .captures(screen)
+                    .and_then(|c| c.get(read.value).map(|m| m.as_str().to_string()))
+                    .or_else(|| fact_in(&section(&req.text, "Notes so far"), name));
+                if let Some(v) = found {
+                    notes.push(format!("- {name} = \"{v}\""));
+                }
+            }
+            Reply::json(&json!({"notes": notes.join("\n")}))
+        }),
+    );
+    for role in ["tips", "shortcuts"] {
+        server.responder(
+            role,
+            Box::new(move |_: &RecordedRequest, _| Reply::json(&json!({role: []}))),
+        );
+    }
+    let data = session.desktop().runtime_dir().join("agent-data");
+    let mut cmd = agent_command(Path::new(&data), &server, &spec.instruction);
+    cmd.args(["--preset", "mobile-agent-e", "--max-steps", "20"]);
+    for (k, v) in session.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run deskhand");
+    let verdict = verdict_of(out.status.code());
+    let score = evaluate_within(spec, &session, verdict, SETTLE);
+    let db = SqliteMemory::open(&data.join("deskhand.db")).unwrap();
+    let run = db.recent_runs(1).unwrap()[0].clone();
+    let calls = deskhand_core::Experience::calls(&db, run.id).unwrap();
+    let tokens: u32 = calls
+        .iter()
+        .map(|c| c.usage.prompt + c.usage.completion)
+        .sum();
+    eprintln!(
+        "figures {id} mobile-agent-e: {} model calls, {tokens} tokens, {} ({})",
+        calls.len(),
+        run.status.as_str(),
+        if score.passed() {
+            "task done"
+        } else {
+            "task not done"
+        }
+    );
 }
 
 macro_rules! cross_app {
