@@ -185,6 +185,11 @@ fn script(server: &ScriptedModelServer, task: &str, fx: &Fixture) {
 }
 
 fn cross_app_task(id: &str) {
+    cross_app_task_after(id, &|_| {});
+}
+
+/// A cross-app task, with `before` done to its desktop before the run starts.
+fn cross_app_task_after(id: &str, before: &dyn Fn(&TaskSession)) {
     let dir = repo_eval_dir();
     let spec = load_task(&dir.join("tasks").join(format!("{id}.json"))).unwrap();
     assert!(spec.related_apps.len() >= 2, "{id} is not a cross-app task");
@@ -193,6 +198,7 @@ fn cross_app_task(id: &str) {
     )
     .unwrap();
     let session = TaskSession::start(&spec).unwrap();
+    before(&session);
     let server = ScriptedModelServer::start().unwrap();
     script(&server, &spec.instruction, &fx);
 
@@ -292,6 +298,18 @@ fn cross_app_task(id: &str) {
         });
         assert!(told, "{f:?} never reached an Operator");
     }
+    // The decomposition is kept as a guideline the user can see.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_deskhand"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["memory", "guidelines"])
+        .output()
+        .unwrap();
+    let listed = text(&listed);
+    assert!(
+        listed.contains(&spec.instruction) && listed.contains("  1. ["),
+        "{listed}"
+    );
     if std::env::var_os("DESKHAND_FIGURES").is_some() {
         mobile_agent_e_figures(id, &spec, &fx);
     }
@@ -445,6 +463,33 @@ cross_app! {
     steward_names_the_file_managers_pdf_in_the_editor => "cross-files-to-note",
     steward_counts_in_the_terminal_and_multiplies_in_the_calculator => "cross-terminal-to-calculator",
     steward_computes_in_the_calculator_and_notes_it_in_the_editor => "cross-calculator-to-note",
+}
+
+/// The calculator's window is closed before the run: its staff agent starts it again.
+#[test]
+fn steward_starts_again_an_app_whose_window_was_closed() {
+    cross_app_task_after("cross-terminal-to-calculator", &|session| {
+        let closed = std::process::Command::new("wmctrl")
+            .args(["-c", "galculator"])
+            .envs(session.env())
+            .status()
+            .unwrap();
+        assert!(closed.success());
+        let start = Instant::now();
+        while session
+            .desktop()
+            .windows()
+            .unwrap()
+            .iter()
+            .any(|(_, t)| t.to_lowercase().contains("galculator"))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "galculator did not close"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
 }
 
 /// The first Ctrl-C (SIGINT) or SIGTERM during a run stops it at the next safe point: the
