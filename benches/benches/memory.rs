@@ -201,6 +201,7 @@ fn step(index: u32) -> StepRecord {
             usage: TokenUsage {
                 prompt: 2_400,
                 completion: 80,
+                cached: 0,
             },
             times: ModuleTimes::default(),
             marks_screenshot: Some("/tmp/marks.png".into()),
@@ -219,6 +220,7 @@ fn call(step: u32, role: &str, prompt: &str) -> ModelCallRecord {
         usage: TokenUsage {
             prompt: 2_400,
             completion: 80,
+            cached: 0,
         },
         ms: 900,
         error: None,

@@ -774,8 +774,8 @@ impl Experience for SqliteMemory {
             .conn
             .prepare_cached(
                 "INSERT INTO model_calls (run_id, seq, step, role, prompt, reply, prompt_tokens,
-                    completion_tokens, ms, error, memory_json)
-                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10
+                    completion_tokens, ms, error, memory_json, cached_tokens)
+                 SELECT ?1, COALESCE(MAX(seq) + 1, 0), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
                  FROM model_calls WHERE run_id = ?1",
             )
             .and_then(|mut s| {
@@ -791,7 +791,8 @@ impl Experience for SqliteMemory {
                     call.error,
                     (!call.memory_used.is_empty())
                         .then(|| serde_json::to_string(&call.memory_used).ok())
-                        .flatten()
+                        .flatten(),
+                    call.usage.cached
                 ])
             });
         match result {
@@ -809,7 +810,7 @@ impl Experience for SqliteMemory {
         }
         self.db().query(
             "SELECT step, role, prompt, reply, prompt_tokens, completion_tokens, ms, error,
-                memory_json
+                memory_json, cached_tokens
              FROM model_calls WHERE run_id = ?1 ORDER BY seq",
             [run],
             |r| {
@@ -821,6 +822,7 @@ impl Experience for SqliteMemory {
                     usage: TokenUsage {
                         prompt: r.get(4)?,
                         completion: r.get(5)?,
+                        cached: r.get(9)?,
                     },
                     ms: r.get::<_, i64>(6)? as u64,
                     error: r.get(7)?,

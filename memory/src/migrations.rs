@@ -256,6 +256,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
             VALUES ('delete', old.id, old.task, old.steps);
         INSERT INTO guidelines_fts(rowid, task, steps) VALUES (new.id, new.task, new.steps);
     END;",
+    // 13: prompt tokens read from the provider's prompt cache, per call.
+    "ALTER TABLE model_calls ADD COLUMN cached_tokens INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<i64, rusqlite::Error> {

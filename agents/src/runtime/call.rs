@@ -59,6 +59,7 @@ impl StepStats {
 pub(crate) fn add_usage(total: &mut TokenUsage, more: TokenUsage) {
     total.prompt += more.prompt;
     total.completion += more.completion;
+    total.cached += more.cached;
 }
 
 /// One model call's raw result and time.

@@ -347,6 +347,7 @@ impl ModelBackend for ScriptedModel {
             usage: TokenUsage {
                 prompt: (prompt_text(request).len() / 4) as u32,
                 completion: (text.len() / 4) as u32,
+                cached: 0,
             },
             text,
             model: request.agent_role.to_string(),

@@ -16,6 +16,15 @@ pub struct Printer {
     subgoal: String,
 }
 
+/// " (N cached)" when some prompt tokens came from the provider's prompt cache.
+fn cached_text(usage: &deskhand_core::ports::TokenUsage) -> String {
+    if usage.cached == 0 {
+        String::new()
+    } else {
+        format!(" ({} cached)", usage.cached)
+    }
+}
+
 fn json_line(value: &impl serde::Serialize) {
     match serde_json::to_string(value) {
         Ok(s) => println!("{s}"),
@@ -121,8 +130,10 @@ impl Printer {
                 error,
             } => match error {
                 None => println!(
-                    "  [{step}] {role}: {ms} ms, {}+{} tokens",
-                    usage.prompt, usage.completion
+                    "  [{step}] {role}: {ms} ms, {}+{} tokens{}",
+                    usage.prompt,
+                    usage.completion,
+                    cached_text(usage)
                 ),
                 Some(e) => println!("  [{step}] {role}: {ms} ms, FAILED: {e}"),
             },
@@ -194,9 +205,10 @@ impl Printer {
                 usage,
                 ms,
             } => println!(
-                "step {step} | {subgoal} | {action} | {} | {ms} ms | {calls} call(s), {} tokens",
+                "step {step} | {subgoal} | {action} | {} | {ms} ms | {calls} call(s), {} tokens{}",
                 outcome.map(|o| o.as_str()).unwrap_or("-"),
-                usage.prompt + usage.completion
+                usage.prompt + usage.completion,
+                cached_text(usage)
             ),
         }
     }
@@ -247,12 +259,13 @@ impl Printer {
                     self.subgoal = subgoal.clone();
                 }
                 println!(
-                    "step {:>2}  {}  {action}  ({:.1} s, {calls} call{}, {} tokens)",
+                    "step {:>2}  {}  {action}  ({:.1} s, {calls} call{}, {} tokens{})",
                     step + 1,
                     outcome.map(|o| o.as_str()).unwrap_or("-"),
                     *ms as f64 / 1000.0,
                     if *calls == 1 { "" } else { "s" },
-                    usage.prompt + usage.completion
+                    usage.prompt + usage.completion,
+                    cached_text(usage)
                 );
             }
             _ => return false,
@@ -273,11 +286,12 @@ impl Printer {
             learned.push(format!("shortcut(s) {}", o.shortcuts_learned.join(", ")));
         }
         println!(
-            "{} step(s), {} model call(s), {}+{} tokens{}",
+            "{} step(s), {} model call(s), {}+{} tokens{}{}",
             o.steps,
             o.calls,
             o.usage.prompt,
             o.usage.completion,
+            cached_text(&o.usage),
             if learned.is_empty() {
                 String::new()
             } else {

@@ -253,10 +253,13 @@ pub struct ModelRequest {
 /// Tokens used by one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TokenUsage {
-    /// Prompt tokens.
+    /// Prompt tokens (those read from the provider's prompt cache included).
     pub prompt: u32,
     /// Completion tokens.
     pub completion: u32,
+    /// Prompt tokens the provider read from its prompt cache (a part of `prompt`).
+    #[serde(default)]
+    pub cached: u32,
 }
 
 /// A model's answer.

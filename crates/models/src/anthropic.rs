@@ -89,8 +89,14 @@ impl AnthropicBackend {
             "max_tokens": request.max_tokens,
             "messages": messages,
         });
+        // The system prompt is the same for every call of a role: marked as the prefix to
+        // cache, later calls read it from Anthropic's prompt cache.
         if !system.is_empty() {
-            body["system"] = json!(system.join("\n\n"));
+            body["system"] = json!([{
+                "type": "text",
+                "text": system.join("\n\n"),
+                "cache_control": {"type": "ephemeral"}
+            }]);
         }
         if let Some(t) = endpoint.temperature {
             body["temperature"] = json!(t);
@@ -127,7 +133,7 @@ impl AnthropicBackend {
             reply,
             text,
             &self.http.endpoint.model,
-            ("input_tokens", "output_tokens"),
+            crate::http::anthropic_usage(reply),
         ))
     }
 }

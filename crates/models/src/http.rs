@@ -238,25 +238,50 @@ fn server_message(body: &str) -> String {
 
 /// The reply of a completion: its text, the token counts under the wire format's usage keys,
 /// and the model the server names (the endpoint's model when it names none).
+/// A count in a reply's `usage` object at this path (0 when absent).
+fn usage_count(reply: &Value, path: &[&str]) -> u32 {
+    let mut v = reply.get("usage").unwrap_or(&Value::Null);
+    for key in path {
+        v = v.get(key).unwrap_or(&Value::Null);
+    }
+    v.as_u64()
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Token counts as OpenAI-compatible servers report them: `prompt_tokens` includes the
+/// `prompt_tokens_details.cached_tokens` read from their prefix cache.
+pub(crate) fn openai_usage(reply: &Value) -> deskhand_core::ports::TokenUsage {
+    deskhand_core::ports::TokenUsage {
+        prompt: usage_count(reply, &["prompt_tokens"]),
+        completion: usage_count(reply, &["completion_tokens"]),
+        cached: usage_count(reply, &["prompt_tokens_details", "cached_tokens"]),
+    }
+}
+
+/// Token counts as Anthropic reports them: `input_tokens` leaves out the tokens read from
+/// (`cache_read_input_tokens`) or written to (`cache_creation_input_tokens`) the cache, so
+/// the prompt is their sum.
+pub(crate) fn anthropic_usage(reply: &Value) -> deskhand_core::ports::TokenUsage {
+    let read = usage_count(reply, &["cache_read_input_tokens"]);
+    let written = usage_count(reply, &["cache_creation_input_tokens"]);
+    deskhand_core::ports::TokenUsage {
+        prompt: usage_count(reply, &["input_tokens"])
+            .saturating_add(read)
+            .saturating_add(written),
+        completion: usage_count(reply, &["output_tokens"]),
+        cached: read,
+    }
+}
+
 pub(crate) fn model_reply(
     reply: &Value,
     text: String,
     default_model: &str,
-    (prompt_key, completion_key): (&str, &str),
+    usage: deskhand_core::ports::TokenUsage,
 ) -> deskhand_core::ports::ModelReply {
-    let usage = reply.get("usage").unwrap_or(&Value::Null);
-    let count = |key: &str| {
-        usage
-            .get(key)
-            .and_then(Value::as_u64)
-            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
-    };
     deskhand_core::ports::ModelReply {
         text,
-        usage: deskhand_core::ports::TokenUsage {
-            prompt: count(prompt_key),
-            completion: count(completion_key),
-        },
+        usage,
         model: reply
             .get("model")
             .and_then(Value::as_str)

@@ -153,7 +153,7 @@ impl OpenAiBackend {
             reply,
             text,
             &self.http.endpoint.model,
-            ("prompt_tokens", "completion_tokens"),
+            crate::http::openai_usage(reply),
         ))
     }
 }

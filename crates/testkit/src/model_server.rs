@@ -31,6 +31,8 @@ pub enum Reply {
         text: String,
         /// (prompt, completion) tokens to report; `None` estimates them as characters / 4.
         usage: Option<(u32, u32)>,
+        /// Prompt tokens to report as read from the prompt cache (part of the prompt).
+        cached: u32,
     },
     /// An HTTP error status with an error body in the wire format of the request.
     Status {
@@ -56,6 +58,7 @@ impl Reply {
         Reply::Text {
             text: text.into(),
             usage: None,
+            cached: 0,
         }
     }
 
@@ -84,13 +87,32 @@ impl Reply {
     /// Reports these token counts (text replies; ignored otherwise).
     pub fn with_usage(self, prompt: u32, completion: u32) -> Reply {
         match self {
-            Reply::Text { text, .. } => Reply::Text {
+            Reply::Text { text, cached, .. } => Reply::Text {
                 text,
                 usage: Some((prompt, completion)),
+                cached,
             },
             Reply::Delayed { ms, reply } => Reply::Delayed {
                 ms,
                 reply: Box::new(reply.with_usage(prompt, completion)),
+            },
+            other => other,
+        }
+    }
+
+    /// Reports this many of the prompt's tokens as read from the prompt cache, in the
+    /// request's wire format (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
+    /// `cache_read_input_tokens` beside the uncached `input_tokens`).
+    pub fn with_cached(self, tokens: u32) -> Reply {
+        match self {
+            Reply::Text { text, usage, .. } => Reply::Text {
+                text,
+                usage,
+                cached: tokens,
+            },
+            Reply::Delayed { ms, reply } => Reply::Delayed {
+                ms,
+                reply: Box::new(reply.with_cached(tokens)),
             },
             other => other,
         }
@@ -597,7 +619,11 @@ fn render(
             message,
             headers,
         } => (*code, error_response(wire, *code, message, headers)),
-        Reply::Text { text, usage } => {
+        Reply::Text {
+            text,
+            usage,
+            cached,
+        } => {
             let (prompt, completion) = usage.unwrap_or_else(|| {
                 (
                     estimate_tokens(&request.text) + 85 * request.images as u32,
@@ -618,7 +644,8 @@ fn render(
                     "usage": {
                         "prompt_tokens": prompt,
                         "completion_tokens": completion,
-                        "total_tokens": prompt + completion
+                        "total_tokens": prompt + completion,
+                        "prompt_tokens_details": {"cached_tokens": cached}
                     }
                 }),
                 Wire::Anthropic => json!({
@@ -628,7 +655,8 @@ fn render(
                     "model": model,
                     "content": [{"type": "text", "text": text}],
                     "stop_reason": "end_turn",
-                    "usage": {"input_tokens": prompt, "output_tokens": completion}
+                    "usage": {"input_tokens": prompt.saturating_sub(*cached),
+                        "cache_read_input_tokens": cached, "output_tokens": completion}
                 }),
             };
             (200, (200, Vec::new(), body.to_string().into_bytes()))

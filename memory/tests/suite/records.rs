@@ -62,6 +62,7 @@ pub fn agent_info(i: u32) -> AgentStepInfo {
         usage: TokenUsage {
             prompt: 1000 + i,
             completion: 50,
+            cached: 0,
         },
         times: ModuleTimes {
             perceive: 10,
@@ -85,6 +86,7 @@ pub fn call(step: u32, role: &str) -> ModelCallRecord {
         usage: TokenUsage {
             prompt: 900 + step,
             completion: 30,
+            cached: 512,
         },
         ms: 250,
         error: (role == "reflector").then(|| "schema: missing field".into()),

@@ -122,9 +122,11 @@ fn script_typing(server: &ScriptedModelServer, line: &'static str) {
             if typed(&req.text) {
                 return Reply::json(&json!({"thought": "typed", "subgoal_complete": true}));
             }
+            // The server says 512 of the prompt's tokens came from its prompt cache.
             Reply::json(&json!({"thought": "type it into the document",
                 "action": {"kind": "type", "text": line}, "description": "type"}))
             .with_usage(800, 30)
+            .with_cached(512)
         }),
     );
     for (role, reply) in [
@@ -184,8 +186,21 @@ fn run_shows_progress_lines_and_streams_json_events() {
         .find(|l| l.starts_with("step  1  A  "))
         .unwrap_or_else(|| panic!("no progress line for step 1: {said}"));
     assert!(step.contains("\"kind\":\"type\""), "{step}");
-    assert!(step.contains(" s, ") && step.contains("tokens)"), "{step}");
+    assert!(
+        step.contains(" s, ") && step.contains(" tokens (512 cached))"),
+        "{step}"
+    );
     assert!(stdout.contains("succeeded"), "{said}");
+    // Cached tokens are kept per call.
+    let db = deskhand_memory::SqliteMemory::open(&data.path().join("deskhand.db")).unwrap();
+    let run = deskhand_core::ports::MemoryStore::recent_runs(&db, 1).unwrap()[0].id;
+    let calls = deskhand_core::Experience::calls(&db, run).unwrap();
+    let operator = calls.iter().find(|c| c.role == "operator").unwrap();
+    assert_eq!((operator.usage.prompt, operator.usage.cached), (800, 512));
+    assert!(calls
+        .iter()
+        .filter(|c| c.role != "operator")
+        .all(|c| c.usage.cached == 0));
 
     let out = configured(data.path(), &server, &["run", "type a line", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -20,7 +20,9 @@ fn messages_format_with_system_images_key_and_usage() {
     server.map_model("claude-test", "manager");
     server.script(
         "manager",
-        vec![Reply::text(r#"{"plan":"p","subgoal":"s"}"#).with_usage(900, 30)],
+        vec![Reply::text(r#"{"plan":"p","subgoal":"s"}"#)
+            .with_usage(900, 30)
+            .with_cached(600)],
     );
     let mut req = request(
         "manager",
@@ -39,9 +41,11 @@ fn messages_format_with_system_images_key_and_usage() {
     assert_eq!(reply.model, "claude-test");
     assert_eq!(
         reply.usage,
+        // The server reports 300 uncached input tokens and 600 read from the cache.
         TokenUsage {
             prompt: 900,
-            completion: 30
+            completion: 30,
+            cached: 600,
         }
     );
 
@@ -51,7 +55,12 @@ fn messages_format_with_system_images_key_and_usage() {
     assert_eq!(r.path, "/v1/messages");
     assert_eq!(r.header("x-api-key"), Some("ak-test"));
     assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
-    assert_eq!(r.body["system"], "You are the manager of a desktop agent.");
+    // The system prompt, the same on every call of a role, is the prefix marked for caching.
+    assert_eq!(
+        r.body["system"],
+        serde_json::json!([{"type": "text", "text": "You are the manager of a desktop agent.",
+            "cache_control": {"type": "ephemeral"}}])
+    );
     assert_eq!(r.body["max_tokens"], 256);
     let messages = r.body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "the system message is not a message");

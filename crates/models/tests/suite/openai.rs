@@ -301,7 +301,10 @@ fn a_timeout_is_retried() {
 #[test]
 fn usage_is_read_from_the_reply() {
     let server = ScriptedModelServer::start().unwrap();
-    server.script("manager", vec![Reply::text("ok").with_usage(1234, 56)]);
+    server.script(
+        "manager",
+        vec![Reply::text("ok").with_usage(1234, 56).with_cached(1024)],
+    );
     let reply = backend(&server, "manager")
         .complete(&request("manager", vec![text("Go.")]))
         .unwrap();
@@ -309,7 +312,8 @@ fn usage_is_read_from_the_reply() {
         reply.usage,
         TokenUsage {
             prompt: 1234,
-            completion: 56
+            completion: 56,
+            cached: 1024,
         }
     );
 }
