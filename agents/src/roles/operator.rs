@@ -54,13 +54,15 @@ action.\n{ACTIONS}\nShortcut call: \"shortcut\": {{\"name\": \"...\", \"argument
 {{\"param\": \"value\"}}}}.\nAnswer with one JSON object only: {{\"thought\": \"...\", \
 \"action\": {{...}}, \"description\": \"what you expect to happen\"}}."
     );
+    // What stays the same for the whole run comes first (a provider's prefix cache reuses
+    // it); what changes every step follows.
     let mut body = section("User instruction", input.instruction);
     body += &section(FACTS_TITLE, input.facts);
+    body += &section("Tips", &tips_text(input.tips));
+    body += &section("Shortcuts", &shortcuts_text(input.shortcuts));
     body += &section("Overall plan", input.plan);
     body += &section("Current subgoal", input.subgoal);
     body += &section("Progress", input.progress);
-    body += &section("Tips", &tips_text(input.tips));
-    body += &section("Shortcuts", &shortcuts_text(input.shortcuts));
     body += &section("Important notes", input.notes);
     body += &section("Recent actions", &history_text(input.history, 5));
     if let Some(last) = input.history.last() {
