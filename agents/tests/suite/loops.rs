@@ -13,7 +13,7 @@ use serde_json::json;
 use super::fakes::Desk;
 
 /// The body of the last `### title` section of a prompt.
-fn section(text: &str, title: &str) -> String {
+pub(super) fn section(text: &str, title: &str) -> String {
     let head = format!("### {title}\n");
     let Some(start) = text.rfind(&head) else {
         return String::new();

@@ -14,19 +14,9 @@ use deskhand_core::{Event, Role};
 use serde_json::{json, Value};
 
 use super::fakes::{prompt_text, Desk};
+use super::loops::section;
 
 const TIP: &str = "Read the total from the note's text field.";
-
-fn section(text: &str, title: &str) -> String {
-    let head = format!("### {title}\n");
-    let Some(start) = text.rfind(&head) else {
-        return String::new();
-    };
-    let body = &text[start + head.len()..];
-    body[..body.find("\n\n").unwrap_or(body.len())]
-        .trim()
-        .to_string()
-}
 
 fn screen(p: &str) -> &str {
     p.rfind("### Current screen\n").map_or("", |i| &p[i..])

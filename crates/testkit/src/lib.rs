@@ -10,7 +10,7 @@ use deskhand_perception::AtspiReader;
 pub use deskhand_xsession::{AppHandle, DesktopOptions, SessionError, VirtualDesktop};
 
 pub mod model_server;
-pub use model_server::{node_id, RecordedRequest, Reply, ScriptedModelServer};
+pub use model_server::{node_id, prompt_section, RecordedRequest, Reply, ScriptedModelServer};
 
 /// A desktop with one application started and its tree on the accessibility bus.
 pub struct AppSession {

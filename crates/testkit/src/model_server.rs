@@ -733,6 +733,19 @@ fn collect_content(content: Option<&Value>, texts: &mut Vec<String>, images: &mu
 /// The id of the first node in compact tree text (see `deskhand_perception::render::compact_text`:
 /// one line per node, `id role "name" ...`, indented) whose role and quoted name are exactly
 /// `role` and `name`.
+/// The body of the last `### title` section of a prompt: the lines after the heading up to
+/// the next blank line ("" when the prompt has no such section).
+pub fn prompt_section(text: &str, title: &str) -> String {
+    let head = format!("### {title}\n");
+    let Some(start) = text.rfind(&head) else {
+        return String::new();
+    };
+    let body = &text[start + head.len()..];
+    body[..body.find("\n\n").unwrap_or(body.len())]
+        .trim()
+        .to_string()
+}
+
 pub fn node_id(text: &str, role: &str, name: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let (id, rest) = line.trim_start().split_once(' ')?;

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use deskhand_core::ports::{Accessibility, MemoryStore, RunStatus, TreeQuery, TreeScope};
 use deskhand_memory::SqliteMemory;
-use deskhand_testkit::model_server::{RecordedRequest, Reply, ScriptedModelServer};
+use deskhand_testkit::model_server::{
+    prompt_section as section, RecordedRequest, Reply, ScriptedModelServer,
+};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
@@ -24,18 +26,6 @@ const AGAIN: &str = "type {line} once more";
 const SCREENSHOT: &str = "/tmp/deskhand-desktop-task.png";
 const PAGE: &str = "/tmp/deskhand-desktop-task-page.png";
 const GRAPH_PAGE: &str = "/tmp/deskhand-desktop-graph-page.png";
-
-/// The body of a `### title` section of a prompt (the last one when it repeats).
-fn section(text: &str, title: &str) -> String {
-    let head = format!("### {title}\n");
-    let Some(start) = text.rfind(&head) else {
-        return String::new();
-    };
-    let body = &text[start + head.len()..];
-    body[..body.find("\n\n").unwrap_or(body.len())]
-        .trim()
-        .to_string()
-}
 
 /// Two tasks: "write" focuses mousepad and types a line, then the Manager finishes; "keep
 /// waiting" waits once, then its Operator takes a minute to answer.

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use deskhand_core::ports::{Accessibility, MemoryStore, Outcome, RunStatus, TreeQuery, TreeScope};
 use deskhand_core::{Experience, NodeState};
 use deskhand_memory::SqliteMemory;
-use deskhand_testkit::model_server::{node_id, RecordedRequest, Reply, ScriptedModelServer};
+use deskhand_testkit::model_server::{
+    node_id, prompt_section as section, RecordedRequest, Reply, ScriptedModelServer,
+};
 use serde_json::json;
 
 use super::text;
@@ -39,17 +41,6 @@ fn run_agent(data: &Path, server: &ScriptedModelServer, instruction: &str) -> Ou
     agent_command(data, server, instruction)
         .output()
         .expect("run deskhand")
-}
-
-/// The body of a `### title` section of a prompt (the last one when it repeats).
-fn section(text: &str, title: &str) -> String {
-    let head = format!("### {title}\n");
-    let Some(start) = text.rfind(&head) else {
-        return String::new();
-    };
-    let body = &text[start + head.len()..];
-    let end = body.find("\n\n").unwrap_or(body.len());
-    body[..end].trim().to_string()
 }
 
 /// The active window's title as the prompt states it.

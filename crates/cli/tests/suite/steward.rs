@@ -18,7 +18,9 @@ use deskhand_eval::tasks::{
     evaluate_within, load_task, repo_eval_dir, verdict_of, AgentVerdict, TaskSession, SETTLE,
 };
 use deskhand_memory::SqliteMemory;
-use deskhand_testkit::model_server::{RecordedRequest, Reply, ScriptedModelServer};
+use deskhand_testkit::model_server::{
+    prompt_section as section, RecordedRequest, Reply, ScriptedModelServer,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -50,23 +52,45 @@ struct Fixture {
     read: BTreeMap<String, Read>,
 }
 
-/// The body of the last `### title` section of a prompt.
-fn section(text: &str, title: &str) -> String {
-    let head = format!("### {title}\n");
-    let Some(start) = text.rfind(&head) else {
-        return String::new();
-    };
-    let body = &text[start + head.len()..];
-    body[..body.find("\n\n").unwrap_or(body.len())]
-        .trim()
-        .to_string()
-}
-
 /// The value of fact `name` in a prompt's facts (`- name = "value" ...`).
 fn fact_in(prompt: &str, name: &str) -> Option<String> {
     let key = format!("- {name} = \"");
     let at = prompt.rfind(&key)? + key.len();
     Some(prompt[at..].split('"').next()?.to_string())
+}
+
+/// The roles every scripted run answers alike: the Reflector sees success, the learners
+/// learn nothing.
+fn plain_roles(server: &ScriptedModelServer) {
+    server.responder(
+        "reflector",
+        Box::new(|_: &RecordedRequest, _| {
+            Reply::json(
+                &json!({"outcome": "A", "error_description": "", "progress": "",
+                "subgoal_done": false}),
+            )
+        }),
+    );
+    for role in ["tips", "shortcuts"] {
+        server.responder(
+            role,
+            Box::new(move |_: &RecordedRequest, _| Reply::json(&json!({role: []}))),
+        );
+    }
+}
+
+/// A step's `{name}` placeholders filled with the facts the prompt was given.
+fn fill(step: &str, prompt: &str) -> String {
+    let mut command = step.to_string();
+    while let Some(open) = command.find('{') {
+        let Some(len) = command[open..].find('}') else {
+            break;
+        };
+        let name = command[open + 1..open + len].to_string();
+        let value = fact_in(prompt, &name).unwrap_or_else(|| format!("<no {name}>"));
+        command.replace_range(open..open + len + 1, &value);
+    }
+    command
 }
 
 fn script(server: &ScriptedModelServer, task: &str, fx: &Fixture) {
@@ -120,32 +144,14 @@ fn script(server: &ScriptedModelServer, task: &str, fx: &Fixture) {
             let action = match steps.get(i) {
                 Some(step) => {
                     // Placeholders are filled from the facts this prompt was given.
-                    let mut command = step.clone();
-                    while let Some(open) = command.find('{') {
-                        let Some(len) = command[open..].find('}') else {
-                            break;
-                        };
-                        let name = command[open + 1..open + len].to_string();
-                        let value =
-                            fact_in(&req.text, &name).unwrap_or_else(|| format!("<no {name}>"));
-                        command.replace_range(open..open + len + 1, &value);
-                    }
-                    action_for(&command, &req.text)
+                    action_for(&fill(step, &req.text), &req.text)
                 }
                 None => json!({"kind": "done", "summary": format!("{id} done")}),
             };
             Reply::json(&json!({"thought": format!("{id} step {i}"), "action": action}))
         }),
     );
-    server.responder(
-        "reflector",
-        Box::new(|_: &RecordedRequest, _| {
-            Reply::json(
-                &json!({"outcome": "A", "error_description": "", "progress": "",
-                "subgoal_done": false}),
-            )
-        }),
-    );
+    plain_roles(server);
     let reads = fx.read.clone();
     server.responder(
         "evaluator",
@@ -173,14 +179,6 @@ fn script(server: &ScriptedModelServer, task: &str, fx: &Fixture) {
             }
             Reply::json(&json!({"facts": facts, "missing": missing}))
         }),
-    );
-    server.responder(
-        "tips",
-        Box::new(|_: &RecordedRequest, _| Reply::json(&json!({"tips": []}))),
-    );
-    server.responder(
-        "shortcuts",
-        Box::new(|_: &RecordedRequest, _| Reply::json(&json!({"shortcuts": []}))),
     );
 }
 
@@ -364,16 +362,7 @@ fn mobile_agent_e_figures(id: &str, spec: &deskhand_core::task::TaskSpec, fx: &F
             let action = if at.1 == 0 {
                 json!({"kind": "focus_window", "title": app})
             } else if let Some(step) = steps.get(at.1 - 1) {
-                let mut command = step.clone();
-                while let Some(open) = command.find('{') {
-                    let Some(len) = command[open..].find('}') else {
-                        break;
-                    };
-                    let name = command[open + 1..open + len].to_string();
-                    let value = fact_in(&req.text, &name).unwrap_or_else(|| format!("<no {name}>"));
-                    command.replace_range(open..open + len + 1, &value);
-                }
-                action_for(&command, &req.text)
+                action_for(&fill(step, &req.text), &req.text)
             } else {
                 *at = (at.0 + 1, 0);
                 return Reply::json(&json!({"thought": "this app is done",
@@ -383,15 +372,7 @@ fn mobile_agent_e_figures(id: &str, spec: &deskhand_core::task::TaskSpec, fx: &F
             Reply::json(&json!({"thought": "next step", "action": action}))
         }),
     );
-    server.responder(
-        "reflector",
-        Box::new(|_: &RecordedRequest, _| {
-            Reply::json(
-                &json!({"outcome": "A", "error_description": "", "progress": "",
-                "subgoal_done": false}),
-            )
-        }),
-    );
+    plain_roles(&server);
     let reads = fx.read.clone();
     server.responder(
         "notetaker",
@@ -414,12 +395,6 @@ fn mobile_agent_e_figures(id: &str, spec: &deskhand_core::task::TaskSpec, fx: &F
             Reply::json(&json!({"notes": notes.join("\n")}))
         }),
     );
-    for role in ["tips", "shortcuts"] {
-        server.responder(
-            role,
-            Box::new(move |_: &RecordedRequest, _| Reply::json(&json!({role: []}))),
-        );
-    }
     let data = session.desktop().runtime_dir().join("agent-data");
     let mut cmd = agent_command(Path::new(&data), &server, &spec.instruction);
     cmd.args(["--preset", "mobile-agent-e", "--max-steps", "20"]);
@@ -533,15 +508,7 @@ fn stopped_by(signal: &str) {
             }
         }),
     );
-    server.responder(
-        "reflector",
-        Box::new(|_: &RecordedRequest, _| {
-            Reply::json(
-                &json!({"outcome": "A", "error_description": "", "progress": "",
-                "subgoal_done": false}),
-            )
-        }),
-    );
+    plain_roles(&server);
     let data = session.desktop().runtime_dir().join("agent-data");
     let mut cmd = agent_command(Path::new(&data), &server, "select the text");
     cmd.args(["--preset", "steward"]);
