@@ -224,7 +224,8 @@ fn live_desktop_perception_reads_mousepad_and_points_at_its_menu() {
         "{}",
         reading.description
     );
-    // Nothing moved: the second call is cheap and unchanged.
+    // Nothing moved: the second call is cheap and unchanged, but for the caret blinking in
+    // the focused text view (one tile of it, seen under load in CI).
     let (again, _) = perceiver
         .perceive(
             &XcapScreen::new(),
@@ -232,7 +233,15 @@ fn live_desktop_perception_reads_mousepad_and_points_at_its_menu() {
             Some(&reader as &dyn Accessibility),
         )
         .unwrap();
-    assert!(again.unchanged, "changed: {:?}", again.changed);
+    let caret_area = p.tree.focused_editable().and_then(|n| n.bounds);
+    let only_the_caret = again.changed.iter().all(|r| {
+        r.width <= 64 && r.height <= 64 && caret_area.is_some_and(|t| t.intersection(r).is_some())
+    });
+    assert!(
+        again.unchanged || only_the_caret,
+        "changed: {:?} (text view at {caret_area:?})",
+        again.changed
+    );
 }
 
 /// OCR exact-match of the fixtures' UI strings (AT-SPI ground truth: menus, menu items,
