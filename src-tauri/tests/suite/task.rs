@@ -219,9 +219,11 @@ fn window_runs_a_task_live_and_stops_another() {
     assert!(server.count("operator") >= 3, "{:?}", server.remaining());
 }
 
-async fn write_a_line(client: &Client) -> Result<(), String> {
+/// Types a task into the window, runs it and waits for it to succeed.
+async fn run_to_success(client: &Client, instruction: &str) -> Result<(), String> {
     let task = find(client, "#task").await?;
-    task.send_keys("write a line in mousepad")
+    task.clear().await.map_err(|e| e.to_string())?;
+    task.send_keys(instruction)
         .await
         .map_err(|e| e.to_string())?;
     click(client, "#task-run").await?;
@@ -230,6 +232,11 @@ async fn write_a_line(client: &Client) -> Result<(), String> {
     })
     .await?;
     assert!(status.contains("succeeded"), "{status}");
+    Ok(())
+}
+
+async fn write_a_line(client: &Client) -> Result<(), String> {
+    run_to_success(client, "write a line in mousepad").await?;
 
     // One card per step, each with the Set-of-Marks image the Operator saw.
     let cards = client
@@ -267,17 +274,7 @@ async fn write_a_line(client: &Client) -> Result<(), String> {
 /// with the fact it read.
 async fn steward_graph(client: &Client) -> Result<(), String> {
     click(client, "#task-preset option[value='steward']").await?;
-    let task = find(client, "#task").await?;
-    task.clear().await.map_err(|e| e.to_string())?;
-    task.send_keys("write the line once more with the steward")
-        .await
-        .map_err(|e| e.to_string())?;
-    click(client, "#task-run").await?;
-    let status = wait_text(client, "#task-status", |t| {
-        t.contains("succeeded") || t.contains("failed")
-    })
-    .await?;
-    assert!(status.contains("succeeded"), "{status}");
+    run_to_success(client, "write the line once more with the steward").await?;
     let cards = client
         .find_all(Locator::Css("#task-graph li.node"))
         .await
